@@ -1,0 +1,11 @@
+import type { Address } from 'viem';
+
+/** Where a network lives: the chain, its contracts and the solver. Everything else is derived. */
+export type NetworkConfig = {
+  chainId: number;
+  rpcUrl: string;
+  token: Address;
+  deals: Address;
+  solver: Address;
+  solverUrl: string;
+};
