@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { parseEther } from 'viem';
+import { defaults } from '../../protocol/defaults.js';
+import { LilypadError } from '../../protocol/errors.js';
+import { ResourceProvider } from '../../resource-provider/resource-provider.js';
+import { dataDir, env, environmentHelp, privateKeyFrom } from '../environment.js';
+import { createLogger } from '../logger.js';
+import { discoverNetwork } from '../network.js';
+import { collectAddress, untilStopped } from '../options.js';
+
+const count = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a whole number`);
+  return n;
+};
+const lp = (value: string) => {
+  if (!/^\d+(\.\d{1,18})?$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an amount of LP`);
+  return parseEther(value);
+};
+
+type Flags = {
+  dataDir?: string;
+  slots: number;
+  cpu: number;
+  ram: number;
+  disk: number;
+  gpu: number;
+  gpuVram: number;
+  price: bigint;
+  pricePerInstruction: bigint;
+  timeoutCollateral: bigint;
+  resultsCollateralMultiple: number;
+  mediator: `0x${string}`[];
+};
+
+export function registerResourceProvider(program: Command): void {
+  const rp = defaults.resourceProvider;
+  program
+    .command('resource-provider')
+    .summary('offer this machine to the network and run jobs for pay')
+    .description(
+      'Run a resource provider: it keeps signed resource offers open at the solver (one per slot),\n' +
+        'signs the deals proposed for them, runs each job in the WASM executor, publishes the result\n' +
+        'to the directory, submits it on-chain and is paid when the job creator accepts (or stays silent).',
+    )
+    .option('--data-dir <path>', 'where modules, results and blocks are kept (default $LILYPAD_DATA_DIR/resource-provider)')
+    .option('--slots <n>', 'jobs to run at once', count, 1)
+    .option('--cpu <milli-cpu>', 'CPU offered per job, in thousandths of a core', count, 1000)
+    .option('--ram <MB>', 'memory offered per job', count, 2048)
+    .option('--disk <MB>', 'disk offered per job', count, 10_240)
+    .option('--gpu <n>', 'GPUs offered per job', count, 0)
+    .option('--gpu-vram <MB>', 'VRAM of the largest GPU', count, 0)
+    .addOption(new Option('--price <LP>', 'fixed price per job').argParser(lp).default(rp.fixedPrice, '1'))
+    .addOption(new Option('--price-per-instruction <LP>', 'price per WASM instruction').argParser(lp).default(rp.pricePerInstruction, '0'))
+    .addOption(new Option('--timeout-collateral <LP>', 'collateral lost if a result is not submitted in time').argParser(lp).default(rp.timeoutCollateral, '2'))
+    .option('--results-collateral-multiple <x>', 'results collateral as a multiple of the job cost', Number, rp.resultsCollateralMultipleBps / 10_000)
+    .option('--mediator <address>', "a mediator you trust (repeat; default: the solver's suggestions)", collectAddress, [])
+    .addHelpText('after', environmentHelp(['WEB3_PRIVATE_KEY', 'WEB3_RPC_URL', 'LILYPAD_SOLVER_URL', 'LILYPAD_DATA_DIR', 'LILYPAD_LOG_LEVEL']))
+    .action(async (flags: Flags) => {
+      const solverUrl = env('LILYPAD_SOLVER_URL');
+      const rpcUrl = env('WEB3_RPC_URL');
+      if (!solverUrl || !rpcUrl) {
+        throw new LilypadError('the resource provider needs LILYPAD_SOLVER_URL and WEB3_RPC_URL');
+      }
+      const { network, mediators } = await discoverNetwork(solverUrl, rpcUrl);
+      const trusted = flags.mediator.length > 0 ? flags.mediator : mediators;
+      if (trusted.length === 0) throw new LilypadError('no mediator to trust', { hint: 'pass --mediator <address>' });
+      const provider = new ResourceProvider({
+        network,
+        privateKey: privateKeyFrom(env('WEB3_PRIVATE_KEY')),
+        dataDir: flags.dataDir ?? join(dataDir(), 'resource-provider'),
+        logger: createLogger(),
+        spec: { cpu: flags.cpu, ram: flags.ram, disk: flags.disk, gpu: flags.gpu, gpuVram: flags.gpuVram },
+        pricing: {
+          fixedPrice: flags.price,
+          pricePerInstruction: flags.pricePerInstruction,
+          timeoutCollateral: flags.timeoutCollateral,
+          resultsCollateralMultipleBps: Math.round(flags.resultsCollateralMultiple * 10_000),
+        },
+        mediators: trusted,
+        slots: flags.slots,
+      });
+      await provider.start();
+      await untilStopped();
+      await provider.stop();
+    });
+}

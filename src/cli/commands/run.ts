@@ -1,0 +1,138 @@
+import { join } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Address, parseEther } from 'viem';
+import { runJob } from '../../job-creator/run-job.js';
+import { defaults } from '../../protocol/defaults.js';
+import { LilypadError } from '../../protocol/errors.js';
+import { addressSchema, parseWire } from '../../protocol/wire.js';
+import { dataDir, environmentHelp } from '../environment.js';
+import { createLogger } from '../logger.js';
+import { networkForRun } from '../network.js';
+import { describeProgress, progressPrinter } from '../progress-printer.js';
+
+type RunFlags = {
+  input: Record<string, string>;
+  maxPrice: bigint;
+  mediator: Address[];
+  target?: Address;
+  dataDir?: string;
+  timeout: number;
+  json: boolean;
+};
+
+const collectInput = (value: string, inputs: Record<string, string>) => {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError(`expected KEY=VALUE, got "${value}"`);
+  return { ...inputs, [value.slice(0, at)]: value.slice(at + 1) };
+};
+const parseAddress = (value: string, list: Address[] = []) => {
+  try {
+    return [...list, parseWire(addressSchema, value, 'address')];
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not an address (0x + 40 hex digits)`);
+  }
+};
+const parseLP = (value: string) => {
+  if (!/^\d+(\.\d{1,18})?$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an amount of LP, e.g. 10 or 0.5`);
+  return parseEther(value);
+};
+const parseSeconds = (value: string) => {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError(`"${value}" is not a number of seconds`);
+  return seconds;
+};
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .summary('run a module on the network and fetch its verified result')
+    .description(
+      'Run MODULE as a job creator: sign a job offer, follow the deal, download the result verifying\n' +
+        'every block against its CID, accept it on-chain, and print where the result is.\n\n' +
+        'MODULE is a name:version from the built-in registry (e.g. cowsay:v0.0.1) or a module folder.\n' +
+        'With no network configured (no LILYPAD_SOLVER_URL), lilypad uses a `lilypad devnet` running\n' +
+        'with the same data dir, or else starts an embedded local network for this run and stops it after.',
+    )
+    .argument('<module>', 'module reference: name:version or a folder holding lilypad.module.json')
+    .option('-i, --input <KEY=VALUE>', 'an input of the module (repeat for several)', collectInput, {})
+    .addOption(
+      new Option('--max-price <LP>', 'the most this job may cost, in LP (locked until the job settles)')
+        .argParser(parseLP)
+        .default(defaults.maxPrice, '10'),
+    )
+    .option('--mediator <address>', "a mediator you trust (repeat for several; default: the network's)", parseAddress)
+    .option('--target <address>', 'run only on this resource provider', (v: string) => parseAddress(v)[0])
+    .option('--data-dir <path>', 'where results are written (default $LILYPAD_DATA_DIR or ~/.lilypad)')
+    .addOption(new Option('--timeout <seconds>', 'give up if the job has not finished by then').argParser(parseSeconds).default(600))
+    .option('--json', 'print one JSON object with the outcome instead of progress and the result', false)
+    .addHelpText(
+      'after',
+      `${environmentHelp(['WEB3_PRIVATE_KEY', 'WEB3_RPC_URL', 'LILYPAD_SOLVER_URL', 'LILYPAD_DATA_DIR', 'LILYPAD_LOG_LEVEL'])}
+  On the local network WEB3_PRIVATE_KEY defaults to the devnet's job creator account.
+
+Examples:
+  $ lilypad run cowsay:v0.0.1 -i Message="moo"
+  $ lilypad run cowsay:v0.0.1 -i Message="hello" --json
+  $ lilypad run ./modules/my-module -i Width=80 --max-price 2
+`,
+    )
+    .action(async (module: string, flags: RunFlags) => {
+      await runCommand(module, flags);
+    });
+}
+
+async function runCommand(module: string, flags: RunFlags): Promise<void> {
+  const dir = dataDir(flags.dataDir);
+  const say = flags.json ? () => {} : progressPrinter((line) => process.stderr.write(line));
+  const logger = createLogger(join(dir, 'logs', 'run.log'));
+  const controller = new AbortController();
+  const timeout = setTimeout(
+    () => controller.abort(new LilypadError(`the job did not finish within ${flags.timeout} s`)),
+    flags.timeout * 1000,
+  );
+  const onSignal = () => controller.abort(new LilypadError('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(dir, { recursive: true });
+  const run = await networkForRun({
+    dataDir: dir,
+    logger,
+    onEmbeddedStart: () => say('no network configured: starting a local one for this run'),
+  });
+  try {
+    if (run.source === 'devnet') say(`using the devnet at ${run.network.solverUrl}`);
+    if (run.source === 'embedded') say(`local network up (solver ${run.network.solverUrl})`);
+    const result = await runJob({
+      network: run.network,
+      privateKey: run.privateKey,
+      dataDir: dir,
+      module,
+      inputs: flags.input,
+      maxPrice: flags.maxPrice,
+      mediationFee: defaults.mediationFee,
+      mediators: flags.mediator ?? run.mediators,
+      target: flags.target,
+      signal: controller.signal,
+      onProgress: (event) => say(describeProgress(event)),
+    });
+    if (flags.json) {
+      process.stdout.write(
+        `${JSON.stringify({ ...result, cost: result.cost.toString(), network: run.source }, null, 2)}\n`,
+      );
+    } else {
+      process.stdout.write(`\n${result.stdout}${result.stdout.endsWith('\n') ? '' : '\n'}\n`);
+      process.stdout.write(`Result: ${result.resultDir}/\n`);
+    }
+    if (result.exitCode !== 0) {
+      process.stderr.write(`the job exited with code ${result.exitCode}; see ${join(result.resultDir, 'stderr')}\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    clearTimeout(timeout);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await run.stop();
+    logger.flush();
+  }
+}

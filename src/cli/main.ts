@@ -1,0 +1,39 @@
+/** The `lilypad` command: one subcommand per role. */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { LilypadError } from '../protocol/errors.js';
+import { registerDevnet } from './commands/devnet.js';
+import { registerResourceProvider } from './commands/resource-provider.js';
+import { registerRun } from './commands/run.js';
+import { registerSolver } from './commands/solver.js';
+import { environmentHelp } from './environment.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('lilypad')
+  .version(version)
+  .description(
+    'Lilypad: a decentralized compute network. Job creators and resource providers trade directly;\n' +
+      'a solver matches signed offers, contracts hold collateral and pay out, results are IPFS CIDs.',
+  )
+  .showHelpAfterError('(add --help for usage)')
+  .addHelpText(
+    'after',
+    `${environmentHelp(['WEB3_PRIVATE_KEY', 'WEB3_RPC_URL', 'LILYPAD_SOLVER_URL', 'LILYPAD_DATA_DIR', 'LILYPAD_LOG_LEVEL'])}
+Start here:
+  $ npx lilypad run cowsay:v0.0.1 -i Message="moo"     runs on an embedded local network
+  $ npx lilypad devnet                                  keeps a local network up for many runs
+`,
+  );
+
+registerRun(program);
+registerDevnet(program);
+registerSolver(program);
+registerResourceProvider(program);
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  process.stderr.write(`error: ${error instanceof LilypadError ? error.describe() : (error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,94 @@
+/**
+ * The whole network on one machine: anvil, the contracts, a solver and a resource provider, with the
+ * well-known dev accounts funded. Used by `lilypad devnet` and by `lilypad run` when no network is set.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { type Address, parseEther } from 'viem';
+import { startAnvil } from '../chain/anvil.js';
+import { publicClientFor, walletClientFor } from '../chain/clients.js';
+import { deployContracts, fundDevNetwork } from '../chain/deploy.js';
+import { devAccounts } from '../chain/dev-accounts.js';
+import { defaults } from '../protocol/defaults.js';
+import type { NetworkConfig } from '../protocol/network.js';
+import { ResourceProvider } from '../resource-provider/resource-provider.js';
+import { Solver } from '../solver/solver.js';
+
+export type DevnetOptions = {
+  /** Where the services keep their state; the devnet owns this folder. */
+  dataDir: string;
+  logger: Logger;
+  solverPort?: number;
+  /** Jobs the devnet's resource provider runs at once. */
+  slots?: number;
+};
+
+export type Devnet = {
+  network: NetworkConfig;
+  accounts: typeof devAccounts;
+  /** The mediators the devnet's parties trust: the dev mediator account. */
+  mediators: Address[];
+  solver: Solver;
+  resourceProvider: ResourceProvider;
+  stop(): Promise<void>;
+};
+
+const account = (role: (typeof devAccounts)[number]['role']) => {
+  const found = devAccounts.find((a) => a.role === role);
+  if (!found) throw new Error(`no dev account for ${role}`);
+  return found;
+};
+
+export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
+  const { dataDir, logger } = options;
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const stopOne of stops.reverse()) await stopOne().catch(() => {});
+  };
+  try {
+    const anvil = await startAnvil();
+    stops.push(() => anvil.stop());
+    const deployer = account('deployer');
+    const contracts = await deployContracts(
+      walletClientFor(anvil.rpcUrl, anvil.chainId, deployer.privateKey),
+      publicClientFor(anvil.rpcUrl, anvil.chainId),
+    );
+    await fundDevNetwork({
+      rpcUrl: anvil.rpcUrl,
+      chainId: anvil.chainId,
+      ...contracts,
+      accounts: devAccounts.filter((a) => a.role !== 'deployer'),
+      amountLP: parseEther('1000'),
+    });
+    const chain = { chainId: anvil.chainId, rpcUrl: anvil.rpcUrl, ...contracts };
+    const solver = new Solver({
+      network: chain,
+      privateKey: account('solver').privateKey,
+      dataDir: join(dataDir, 'solver'),
+      port: options.solverPort ?? 0,
+      logger: logger.child({ service: 'solver' }),
+      pollIntervalMs: 25,
+      mediators: [account('mediator').address],
+    });
+    const solverUrl = await solver.start();
+    stops.push(() => solver.stop());
+    const network: NetworkConfig = { ...chain, solver: solver.address, solverUrl };
+    const mediators = [account('mediator').address];
+    const resourceProvider = new ResourceProvider({
+      network,
+      privateKey: account('resourceProvider').privateKey,
+      dataDir: join(dataDir, 'resource-provider'),
+      logger: logger.child({ service: 'resource-provider' }),
+      spec: defaults.devnetSpec,
+      pricing: defaults.resourceProvider,
+      mediators,
+      slots: options.slots ?? 2,
+    });
+    await resourceProvider.start();
+    stops.push(() => resourceProvider.stop());
+    return { network, accounts: devAccounts, mediators, solver, resourceProvider, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,16 @@
+/** What `runJob` reports as a job moves through the protocol, in order. */
+import type { Address, Hex } from 'viem';
+
+export type JobProgress =
+  | { type: 'job:module-resolved'; module: string; cid: string }
+  | { type: 'job:deposited'; amount: bigint; txHash: Hex }
+  | { type: 'job:offer-posted'; jobOfferId: Hex }
+  | { type: 'job:queued'; reason: string }
+  | { type: 'job:matched'; dealId: Hex; resourceProvider: Address }
+  | { type: 'job:agreed'; dealId: Hex; txHash: Hex }
+  | { type: 'job:running'; dealId: Hex }
+  | { type: 'job:results-submitted'; dealId: Hex; resultCID: string; cost: bigint }
+  | { type: 'job:result-verified'; resultCID: string; path: string; blocks: number; bytes: number }
+  | { type: 'job:accepted'; dealId: Hex; txHash: Hex; cost: bigint };
+
+export type JobProgressType = JobProgress['type'];

@@ -1,0 +1,215 @@
+/**
+ * The job creator's side of one job: resolve the module, sign the job offer, follow the deal, sign it
+ * once it is exactly the deal derived from our offer, download the result verifying every block
+ * against its CID, and accept it on-chain.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Address, type Hex, zeroAddress } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { publicClientFor, walletClientFor } from '../chain/clients.js';
+import { accept } from '../chain/deals.js';
+import { ensureEscrow } from '../chain/escrow.js';
+import { resolveModule } from '../modules/resolve.js';
+import { canonicalInputs, validateInputs } from '../modules/inputs.js';
+import { dealDifferences, deriveDeal } from '../protocol/derive-deal.js';
+import {
+  type Deal,
+  dealTypedData,
+  type JobOffer,
+  jobOfferId,
+  jobOfferTypedData,
+  PricingMode,
+  resourceOfferId,
+} from '../protocol/eip712.js';
+import { LilypadError } from '../protocol/errors.js';
+import type { NetworkConfig } from '../protocol/network.js';
+import { SolverClient } from '../protocol/solver-client.js';
+import type { SolverEvent } from '../protocol/wire.js';
+import { openBlockstore } from '../storage/blockstore.js';
+import { exportCar } from '../storage/car.js';
+import { importFolder } from '../storage/unixfs.js';
+import { downloadFolder } from '../storage/verified-fetch.js';
+import type { JobProgress } from './progress.js';
+
+export type RunJobOptions = {
+  network: NetworkConfig;
+  privateKey: Hex;
+  /** Holds `downloaded-files/<result CID>/` and the local block cache. */
+  dataDir: string;
+  /** A module reference: `name:version` or a local folder. */
+  module: string;
+  inputs: Record<string, string>;
+  /** The most this job may cost (the payment collateral P), in token units. */
+  maxPrice: bigint;
+  mediationFee: bigint;
+  mediators: Address[];
+  pricingMode?: PricingMode;
+  target?: Address;
+  timeouts?: { submit: number; judge: number; mediate: number };
+  /** How long the offer stays open for matching, in seconds. */
+  offerTtlSeconds?: number;
+  signal?: AbortSignal;
+  onProgress?: (event: JobProgress) => void;
+};
+
+export type JobResult = {
+  jobOfferId: Hex;
+  dealId: Hex;
+  resultCID: string;
+  resultDir: string;
+  stdout: string;
+  exitCode: number;
+  cost: bigint;
+};
+
+export class JobFailedError extends LilypadError {
+  override name = 'JobFailedError';
+}
+
+const DEFAULT_TIMEOUTS = { submit: 300, judge: 60, mediate: 300 };
+
+export async function runJob(options: RunJobOptions): Promise<JobResult> {
+  const { network, dataDir, signal } = options;
+  const progress = options.onProgress ?? (() => {});
+  const account = privateKeyToAccount(options.privateKey);
+  const publicClient = publicClientFor(network.rpcUrl, network.chainId);
+  const wallet = walletClientFor(network.rpcUrl, network.chainId, options.privateKey);
+  const solver = new SolverClient(network.solverUrl, account);
+  const blockstore = await openBlockstore(join(dataDir, 'blocks'));
+
+  const module = await resolveModule(options.module);
+  const inputs = validateInputs(module.manifest, options.inputs);
+  progress({ type: 'job:module-resolved', module: options.module, cid: module.cid });
+
+  const deposit = await ensureEscrow(wallet, publicClient, network, options.maxPrice);
+  if (deposit) progress({ type: 'job:deposited', amount: deposit.amount, txHash: deposit.hash });
+
+  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  const offer: JobOffer = {
+    jobCreator: account.address,
+    solver: network.solver,
+    module: module.cid,
+    inputs: canonicalInputs(inputs),
+    spec: module.manifest.spec,
+    pricingMode: options.pricingMode ?? PricingMode.market,
+    maxPrice: options.maxPrice,
+    mediationFee: options.mediationFee,
+    mediators: options.mediators,
+    target: options.target ?? zeroAddress,
+    submitTimeout: BigInt(timeouts.submit),
+    judgeTimeout: BigInt(timeouts.judge),
+    mediateTimeout: BigInt(timeouts.mediate),
+    nonce: BigInt(`0x${randomBytes(16).toString('hex')}`),
+    expiry: BigInt(Math.floor(Date.now() / 1000) + (options.offerTtlSeconds ?? 600)),
+  };
+  const offerId = jobOfferId(network, offer);
+
+  return new Promise<JobResult>((resolve, reject) => {
+    let dealId: Hex | undefined;
+    let deal: Deal | undefined;
+    let finished = false;
+    let subscription: { close(): void } | undefined;
+    const finish = (error: unknown, result?: JobResult) => {
+      if (finished) return;
+      finished = true;
+      subscription?.close();
+      signal?.removeEventListener('abort', onAbort);
+      if (result) resolve(result);
+      else reject(error);
+    };
+    const onAbort = () => finish(new JobFailedError('the job was cancelled', { cause: signal?.reason }));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    // Events are handled one at a time, in order.
+    let queue = Promise.resolve();
+    const onEvent = (event: SolverEvent) => {
+      queue = queue.then(() => handle(event)).catch((error: unknown) => finish(error));
+    };
+
+    const handle = async (event: SolverEvent): Promise<void> => {
+      if (finished) return;
+      switch (event.type) {
+        case 'job:queued':
+          if (event.jobOfferId === offerId) progress({ type: 'job:queued', reason: event.reason });
+          return;
+        case 'deal:proposed': {
+          if (event.deal.jobOffer !== offerId || dealId) return;
+          const expected = deriveDeal({
+            jobOffer: offer,
+            jobOfferId: offerId,
+            resourceOffer: event.resourceOffer.offer,
+            resourceOfferId: resourceOfferId(network, event.resourceOffer.offer),
+          });
+          const differences = dealDifferences(expected, event.deal);
+          if (differences.length > 0) {
+            throw new JobFailedError(`the solver proposed a deal that does not follow from the offers (${differences.join(', ')})`);
+          }
+          dealId = event.dealId;
+          deal = event.deal;
+          progress({ type: 'job:matched', dealId, resourceProvider: deal.resourceProvider });
+          // The provider fetches the module from the directory; publish it before agreeing.
+          if (!(await solver.hasBlock(module.cid))) {
+            const root = await importFolder(blockstore, module.dir);
+            if (root.toString() !== module.cid) throw new JobFailedError(`module ${options.module} changed while running`);
+            await solver.uploadCar(dealId, await exportCar(blockstore, root));
+          }
+          await solver.signDeal(dealId, await account.signTypedData(dealTypedData(network, deal)));
+          return;
+        }
+        case 'deal:agreed':
+          if (event.dealId === dealId) progress({ type: 'job:agreed', dealId, txHash: event.txHash });
+          return;
+        case 'deal:running':
+          if (event.dealId === dealId) progress({ type: 'job:running', dealId });
+          return;
+        case 'deal:cancelled': {
+          if (event.dealId !== dealId) return;
+          dealId = undefined;
+          deal = undefined;
+          const job = await solver.getJobOffer(offerId);
+          if (job.status !== 'queued') throw new JobFailedError(`the deal was cancelled: ${event.reason}`);
+          progress({ type: 'job:queued', reason: `the matched deal was cancelled (${event.reason}); waiting for another` });
+          return;
+        }
+        case 'deal:results-submitted': {
+          if (event.dealId !== dealId || !deal) return;
+          progress({ type: 'job:results-submitted', dealId, resultCID: event.resultCID, cost: event.cost });
+          const resultDir = join(dataDir, 'downloaded-files', event.resultCID);
+          // Written beside, then moved into place: a folder under its CID's name is always complete.
+          const partial = `${resultDir}.partial-${randomBytes(4).toString('hex')}`;
+          const fetched = await downloadFolder(network.solverUrl, event.resultCID, blockstore, partial, { signal });
+          await rm(resultDir, { recursive: true, force: true });
+          await rename(partial, resultDir);
+          progress({ type: 'job:result-verified', resultCID: event.resultCID, path: resultDir, ...fetched });
+          const { hash } = await accept(wallet, network, deal);
+          progress({ type: 'job:accepted', dealId, txHash: hash, cost: event.cost });
+          const [stdout, exitCode] = await Promise.all([
+            readFile(join(resultDir, 'stdout'), 'utf8'),
+            readFile(join(resultDir, 'exitCode'), 'utf8'),
+          ]);
+          finish(undefined, {
+            jobOfferId: offerId,
+            dealId,
+            resultCID: event.resultCID,
+            resultDir,
+            stdout,
+            exitCode: Number(exitCode.trim()),
+            cost: event.cost,
+          });
+          return;
+        }
+        case 'deal:settled':
+          if (event.dealId === dealId) throw new JobFailedError(`the deal settled (state ${event.state}) before the result was accepted`);
+          return;
+      }
+    };
+
+    (async () => {
+      subscription = await solver.subscribe(onEvent, { signal });
+      const signature = await account.signTypedData(jobOfferTypedData(network, offer));
+      await solver.postJobOffer({ offer, signature });
+      progress({ type: 'job:offer-posted', jobOfferId: offerId });
+    })().catch((error: unknown) => finish(error));
+  });
+}

@@ -1,0 +1,263 @@
+/**
+ * `lilypad resource-provider`: keeps signed resource offers open at the solver, signs the deals the
+ * solver proposes for them (after re-deriving each deal from its own offer), runs the job, publishes
+ * the result bundle to the directory, submits the result on-chain and collects payment: on the job
+ * creator's `accept`, or with `timeoutJudge` when the job creator stays silent.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Address, Hex, LocalAccount, PublicClient, WalletClient } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { publicClientFor, walletClientFor } from '../chain/clients.js';
+import { dealStatus, submitResult, timeoutJudge } from '../chain/deals.js';
+import { ensureEscrow } from '../chain/escrow.js';
+import type { Executor } from '../executors/executor.js';
+import { WasmExecutor } from '../executors/wasm/wasm-executor.js';
+import { parseCanonicalInputs, validateInputs } from '../modules/inputs.js';
+import { readManifest } from '../modules/manifest.js';
+import { DealState } from '../protocol/deal-states.js';
+import { dealDifferences, deriveDeal } from '../protocol/derive-deal.js';
+import {
+  type Deal,
+  dealTypedData,
+  type JobOffer,
+  jobOfferId,
+  type MachineSpec,
+  type ResourceOffer,
+  resourceOfferId,
+  resourceOfferTypedData,
+} from '../protocol/eip712.js';
+import type { NetworkConfig } from '../protocol/network.js';
+import { SolverClient } from '../protocol/solver-client.js';
+import type { SolverEvent } from '../protocol/wire.js';
+import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
+import { exportCar } from '../storage/car.js';
+import { importFolder } from '../storage/unixfs.js';
+import { downloadFolder } from '../storage/verified-fetch.js';
+
+export type ResourceProviderPricing = {
+  fixedPrice: bigint;
+  pricePerInstruction: bigint;
+  timeoutCollateral: bigint;
+  resultsCollateralMultipleBps: number;
+};
+
+export type ResourceProviderOptions = {
+  network: NetworkConfig;
+  privateKey: Hex;
+  dataDir: string;
+  logger: Logger;
+  spec: MachineSpec;
+  pricing: ResourceProviderPricing;
+  mediators: Address[];
+  /** Jobs run at once: one open resource offer each. */
+  slots?: number;
+  /** Module CIDs this provider will run; empty for any. */
+  modules?: string[];
+  offerTtlSeconds?: number;
+  executor?: Executor;
+};
+
+type DealJob = { deal: Deal; jobOffer: JobOffer };
+
+export class ResourceProvider {
+  readonly account: LocalAccount;
+  readonly #options: ResourceProviderOptions;
+  readonly #log: Logger;
+  readonly #executor: Executor;
+  readonly #solver: SolverClient;
+  #public!: PublicClient;
+  #wallet!: WalletClient;
+  #blockstore!: Blockstore;
+  #subscription: { close(): void } | undefined;
+  readonly #offers = new Map<Hex, ResourceOffer>();
+  readonly #proposals = new Map<Hex, DealJob>();
+  /** Deals this process has started on, so a replayed event does not run a job twice. */
+  readonly #started = new Set<Hex>();
+  readonly #judgeTimers = new Map<Hex, NodeJS.Timeout>();
+  readonly #work = new Set<Promise<unknown>>();
+
+  constructor(options: ResourceProviderOptions) {
+    this.#options = options;
+    this.#log = options.logger;
+    this.account = privateKeyToAccount(options.privateKey);
+    this.#executor = options.executor ?? new WasmExecutor();
+    this.#solver = new SolverClient(options.network.solverUrl, this.account);
+  }
+
+  get address(): Address {
+    return this.account.address;
+  }
+
+  async start(): Promise<void> {
+    const { network, dataDir, pricing } = this.#options;
+    await mkdir(join(dataDir, 'modules'), { recursive: true });
+    await mkdir(join(dataDir, 'results'), { recursive: true });
+    this.#blockstore = await openBlockstore(join(dataDir, 'blocks'));
+    this.#public = publicClientFor(network.rpcUrl, network.chainId);
+    this.#wallet = walletClientFor(network.rpcUrl, network.chainId, this.#options.privateKey);
+    const slots = this.#options.slots ?? 1;
+    // Enough free balance for every slot's timeout collateral and a results collateral of the same size.
+    await ensureEscrow(this.#wallet, this.#public, network, BigInt(slots) * pricing.timeoutCollateral * 2n);
+    this.#subscription = await this.#solver.subscribe((event) => this.#onEvent(event));
+    for (let slot = 0; slot < slots; slot++) await this.#postOffer();
+    this.#log.info({ address: this.address, slots }, 'resource provider started');
+  }
+
+  async stop(): Promise<void> {
+    this.#subscription?.close();
+    for (const timer of this.#judgeTimers.values()) clearTimeout(timer);
+    await Promise.allSettled([...this.#work]);
+  }
+
+  async #postOffer(): Promise<Hex> {
+    const { network, spec, pricing, mediators } = this.#options;
+    const offer: ResourceOffer = {
+      resourceProvider: this.address,
+      solver: network.solver,
+      spec,
+      ...pricing,
+      mediators,
+      modules: this.#options.modules ?? [],
+      nonce: BigInt(`0x${randomBytes(8).toString('hex')}`),
+      expiry: BigInt(Math.floor(Date.now() / 1000) + (this.#options.offerTtlSeconds ?? 24 * 3600)),
+    };
+    const signature = await this.account.signTypedData(resourceOfferTypedData(network, offer));
+    const { id } = await this.#solver.postResourceOffer({ offer, signature });
+    this.#offers.set(id, offer);
+    return id;
+  }
+
+  #track<T>(work: Promise<T>): void {
+    this.#work.add(work);
+    work
+      .catch((error: unknown) => this.#log.error({ err: error }, 'resource provider task failed'))
+      .finally(() => this.#work.delete(work));
+  }
+
+  #onEvent(event: SolverEvent): void {
+    switch (event.type) {
+      case 'deal:proposed':
+        if (event.deal.resourceProvider.toLowerCase() === this.address.toLowerCase()) {
+          this.#track(this.#signProposal(event));
+        }
+        return;
+      case 'deal:agreed':
+      case 'deal:running':
+        if (!this.#started.has(event.dealId)) this.#track(this.#runDeal(event.dealId));
+        return;
+      case 'deal:results-submitted':
+        this.#track(this.#armJudgeTimeout(event.dealId));
+        return;
+      case 'deal:settled':
+        clearTimeout(this.#judgeTimers.get(event.dealId));
+        this.#judgeTimers.delete(event.dealId);
+        this.#proposals.delete(event.dealId);
+        this.#log.info({ dealId: event.dealId, state: event.state }, 'deal settled');
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Signs a proposed deal only if it is exactly the deal derived from one of this provider's offers. */
+  async #signProposal(event: Extract<SolverEvent, { type: 'deal:proposed' }>): Promise<void> {
+    const { network } = this.#options;
+    const offer = event.resourceOffer.offer;
+    const offerId = resourceOfferId(network, offer);
+    if (offer.resourceProvider.toLowerCase() !== this.address.toLowerCase()) return;
+    const expected = deriveDeal({
+      jobOffer: event.jobOffer.offer,
+      jobOfferId: jobOfferId(network, event.jobOffer.offer),
+      resourceOffer: offer,
+      resourceOfferId: offerId,
+    });
+    const differences = dealDifferences(expected, event.deal);
+    if (differences.length > 0) {
+      this.#log.warn({ dealId: event.dealId, differences }, 'refusing a proposed deal that does not follow from the offers');
+      return;
+    }
+    this.#proposals.set(event.dealId, { deal: event.deal, jobOffer: event.jobOffer.offer });
+    const signature = await this.account.signTypedData(dealTypedData(network, event.deal));
+    await this.#solver.signDeal(event.dealId, signature);
+  }
+
+  async #dealJob(dealId: Hex): Promise<DealJob> {
+    const known = this.#proposals.get(dealId);
+    if (known) return known;
+    // After a restart the proposal is gone from memory: the solver still has the deal and the offer.
+    const { deal } = await this.#solver.getDeal(dealId);
+    const { offer } = await this.#solver.getJobOffer(deal.jobOffer);
+    if (jobOfferId(this.#options.network, offer) !== deal.jobOffer) {
+      throw new Error(`the solver returned a job offer that does not match deal ${dealId}`);
+    }
+    const job = { deal, jobOffer: offer };
+    this.#proposals.set(dealId, job);
+    return job;
+  }
+
+  async #runDeal(dealId: Hex): Promise<void> {
+    this.#started.add(dealId);
+    const { deal, jobOffer } = await this.#dealJob(dealId);
+    const status = await dealStatus(this.#public, this.#options.network, dealId);
+    if (status.state !== DealState.Agreed) return;
+    this.#solver.markRunning(dealId).catch(() => {}); // progress only; the chain is the record
+    const moduleDir = await this.#ensureModule(jobOffer.module);
+    const manifest = await readManifest(moduleDir);
+    const inputs = validateInputs(manifest, parseCanonicalInputs(jobOffer.inputs));
+    const bundleDir = join(this.#options.dataDir, 'results', dealId);
+    await rm(bundleDir, { recursive: true, force: true });
+    const result = await this.#executor.run({
+      moduleDir,
+      manifest,
+      inputs,
+      seed: dealId,
+      bundleDir,
+      limits: { wallTimeMs: manifest.timeoutSeconds * 1000 },
+    });
+    this.#log.info({ dealId, status: result.status, exitCode: result.exitCode, ...result.trace }, 'job ran');
+    const cid = await importFolder(this.#blockstore, bundleDir);
+    await this.#solver.uploadCar(dealId, await exportCar(this.#blockstore, cid));
+    const { hash } = await submitResult(this.#wallet, this.#options.network, deal, cid.bytes, result.instructionCount);
+    this.#log.info({ dealId, resultCID: cid.toString(), tx: hash }, 'result submitted');
+  }
+
+  /** Fetches a module by CID from the directory once, verifying every block, and keeps it. */
+  async #ensureModule(cid: string): Promise<string> {
+    const dir = join(this.#options.dataDir, 'modules', cid);
+    if (existsSync(dir)) return dir;
+    const partial = `${dir}.partial-${randomBytes(4).toString('hex')}`;
+    await downloadFolder(this.#options.network.solverUrl, cid, this.#blockstore, partial);
+    await rename(partial, dir);
+    return dir;
+  }
+
+  /** Silence is acceptance: once the judging window has passed, the provider settles the deal itself. */
+  async #armJudgeTimeout(dealId: Hex): Promise<void> {
+    if (this.#judgeTimers.has(dealId)) return;
+    const { deal } = await this.#dealJob(dealId);
+    if (deal.resourceProvider.toLowerCase() !== this.address.toLowerCase()) return;
+    const status = await dealStatus(this.#public, this.#options.network, dealId);
+    if (status.state !== DealState.ResultsSubmitted) return;
+    const dueMs = (Number(status.resultsAt) + Number(deal.judgeTimeout) + 1) * 1000 - Date.now();
+    const timer = setTimeout(
+      () => {
+        this.#judgeTimers.delete(dealId);
+        this.#track(
+          (async () => {
+            const now = await dealStatus(this.#public, this.#options.network, dealId);
+            if (now.state !== DealState.ResultsSubmitted) return;
+            await timeoutJudge(this.#wallet, this.#options.network, deal);
+            this.#log.info({ dealId }, 'job creator was silent: settled with timeoutJudge');
+          })(),
+        );
+      },
+      Math.max(0, dueMs),
+    );
+    timer.unref();
+    this.#judgeTimers.set(dealId, timer);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Follows the deal contract's events from a persisted cursor, so the solver's view of each deal equals
+ * the chain's, and a restart re-reads what it missed. `poll()` can be called early to cut latency.
+ */
+import { type Log, type PublicClient, parseEventLogs } from 'viem';
+import { lilypadDealsAbi } from '../chain/artifacts/index.js';
+
+export type DealLog = ReturnType<typeof parseEventLogs<typeof lilypadDealsAbi>>[number];
+
+export class ChainFollower {
+  readonly #client: PublicClient;
+  readonly #address: `0x${string}`;
+  readonly #intervalMs: number;
+  readonly #apply: (logs: DealLog[]) => void;
+  readonly #cursor: { get(): bigint | undefined; set(block: bigint): void };
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+
+  constructor(options: {
+    client: PublicClient;
+    address: `0x${string}`;
+    intervalMs: number;
+    cursor: { get(): bigint | undefined; set(block: bigint): void };
+    apply: (logs: DealLog[]) => void;
+  }) {
+    this.#client = options.client;
+    this.#address = options.address;
+    this.#intervalMs = options.intervalMs;
+    this.#cursor = options.cursor;
+    this.#apply = options.apply;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  /** Reads new logs now; concurrent calls share one read and ask for one more after it. */
+  poll(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#read().finally(() => {
+      this.#running = undefined;
+      if (this.#again && !this.#stopped) {
+        this.#again = false;
+        void this.poll();
+      }
+    });
+    return this.#running;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.poll()
+        .catch(() => {}) // a failed read is retried on the next tick; the cursor did not move
+        .finally(() => this.#schedule());
+    }, this.#intervalMs);
+  }
+
+  async #read(): Promise<void> {
+    const latest = await this.#client.getBlockNumber({ cacheTime: 0 });
+    const from = (this.#cursor.get() ?? -1n) + 1n;
+    if (from > latest) return;
+    const logs: Log[] = await this.#client.getLogs({ address: this.#address, fromBlock: from, toBlock: latest });
+    this.#apply(parseEventLogs({ abi: lilypadDealsAbi, logs }));
+    this.#cursor.set(latest);
+  }
+}
