@@ -1,0 +1,81 @@
+/** Offers for protocol and solver tests, signed by the well-known dev keys. */
+import { type Address, type Hex, parseEther, zeroAddress } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import {
+  type JobOffer,
+  jobOfferTypedData,
+  type Network,
+  PricingMode,
+  type ResourceOffer,
+  resourceOfferTypedData,
+} from '../../src/protocol/eip712.js';
+
+export const keys = {
+  solver: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
+  resourceProvider: '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
+  jobCreator: '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6',
+  mediator: '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a',
+} as const satisfies Record<string, Hex>;
+
+export const accounts = {
+  solver: privateKeyToAccount(keys.solver),
+  resourceProvider: privateKeyToAccount(keys.resourceProvider),
+  jobCreator: privateKeyToAccount(keys.jobCreator),
+  mediator: privateKeyToAccount(keys.mediator),
+};
+
+export const testNetwork: Network = { chainId: 31337, deals: '0x5FbDB2315678afecb367f032d93F642f64180aa3' };
+
+const inAnHour = () => BigInt(Math.floor(Date.now() / 1000) + 3600);
+
+export function jobOffer(overrides: Partial<JobOffer> = {}): JobOffer {
+  return {
+    jobCreator: accounts.jobCreator.address,
+    solver: accounts.solver.address,
+    module: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
+    inputs: '{"Message":"moo"}',
+    spec: { cpu: 1000, gpu: 0, gpuVram: 0, ram: 512, disk: 100 },
+    pricingMode: PricingMode.market,
+    maxPrice: parseEther('10'),
+    mediationFee: parseEther('1'),
+    mediators: [accounts.mediator.address],
+    target: zeroAddress,
+    submitTimeout: 300n,
+    judgeTimeout: 60n,
+    mediateTimeout: 300n,
+    nonce: 1n,
+    expiry: inAnHour(),
+    ...overrides,
+  };
+}
+
+export function resourceOffer(overrides: Partial<ResourceOffer> = {}): ResourceOffer {
+  return {
+    resourceProvider: accounts.resourceProvider.address,
+    solver: accounts.solver.address,
+    spec: { cpu: 4000, gpu: 0, gpuVram: 0, ram: 8192, disk: 10_240 },
+    fixedPrice: parseEther('1'),
+    pricePerInstruction: 0n,
+    timeoutCollateral: parseEther('2'),
+    resultsCollateralMultipleBps: 20_000,
+    mediators: [accounts.mediator.address],
+    modules: [],
+    nonce: 1n,
+    expiry: inAnHour(),
+    ...overrides,
+  };
+}
+
+export async function signJobOffer(offer: JobOffer, network: Network = testNetwork) {
+  return { offer, signature: await accounts.jobCreator.signTypedData(jobOfferTypedData(network, offer)) };
+}
+
+export async function signResourceOffer(
+  offer: ResourceOffer,
+  network: Network = testNetwork,
+  signer = accounts.resourceProvider,
+) {
+  return { offer, signature: await signer.signTypedData(resourceOfferTypedData(network, offer)) };
+}
+
+export const otherAddress: Address = '0x000000000000000000000000000000000000dEaD';
