@@ -9,7 +9,6 @@ import type { Address, Hex } from 'viem';
 import { z } from 'zod';
 import { publicClientFor } from '../chain/clients.js';
 import { devAccounts } from '../chain/dev-accounts.js';
-import { startDevnet } from '../devnet/devnet.js';
 import { readDevnetState } from '../devnet/state-file.js';
 import { LilypadError } from '../protocol/errors.js';
 import type { NetworkConfig } from '../protocol/network.js';
@@ -68,6 +67,8 @@ export async function networkForRun(options: { dataDir: string; logger: Logger; 
   }
   options.onEmbeddedStart?.();
   const dir = await mkdtemp(join(options.dataDir, 'embedded-'));
+  // Loaded only here: a run against an existing network does not pay for the services' code.
+  const { startDevnet } = await import('../devnet/devnet.js');
   const devnet = await startDevnet({ dataDir: dir, logger: options.logger });
   return {
     network: devnet.network,

@@ -2,13 +2,14 @@
  * Follows the deal contract's events from a persisted cursor, so the solver's view of each deal equals
  * the chain's, and a restart re-reads what it missed. `poll()` can be called early to cut latency.
  */
-import { type Log, type PublicClient, parseEventLogs } from 'viem';
+import { type Log, parseEventLogs } from 'viem';
+import type { LilypadPublicClient } from '../chain/clients.js';
 import { lilypadDealsAbi } from '../chain/artifacts/index.js';
 
 export type DealLog = ReturnType<typeof parseEventLogs<typeof lilypadDealsAbi>>[number];
 
 export class ChainFollower {
-  readonly #client: PublicClient;
+  readonly #client: LilypadPublicClient;
   readonly #address: `0x${string}`;
   readonly #intervalMs: number;
   readonly #apply: (logs: DealLog[]) => void;
@@ -19,7 +20,7 @@ export class ChainFollower {
   #stopped = false;
 
   constructor(options: {
-    client: PublicClient;
+    client: LilypadPublicClient;
     address: `0x${string}`;
     intervalMs: number;
     cursor: { get(): bigint | undefined; set(block: bigint): void };

@@ -1,6 +1,7 @@
 /** Offers for protocol and solver tests, signed by the well-known dev keys. */
 import { type Address, type Hex, parseEther, zeroAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { type DevRole, devAccount } from '../../src/chain/dev-accounts.js';
 import {
   type JobOffer,
   jobOfferTypedData,
@@ -10,18 +11,14 @@ import {
   resourceOfferTypedData,
 } from '../../src/protocol/eip712.js';
 
-export const keys = {
-  solver: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
-  resourceProvider: '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
-  jobCreator: '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6',
-  mediator: '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a',
-} as const satisfies Record<string, Hex>;
+const key = (role: DevRole): Hex => devAccount(role).privateKey;
 
 export const accounts = {
-  solver: privateKeyToAccount(keys.solver),
-  resourceProvider: privateKeyToAccount(keys.resourceProvider),
-  jobCreator: privateKeyToAccount(keys.jobCreator),
-  mediator: privateKeyToAccount(keys.mediator),
+  solver: privateKeyToAccount(key('solver')),
+  resourceProvider: privateKeyToAccount(key('resourceProvider')),
+  jobCreator: privateKeyToAccount(key('jobCreator')),
+  mediator: privateKeyToAccount(key('mediator')),
+  stranger: privateKeyToAccount(key('user9')),
 };
 
 export const testNetwork: Network = { chainId: 31337, deals: '0x5FbDB2315678afecb367f032d93F642f64180aa3' };
@@ -66,8 +63,8 @@ export function resourceOffer(overrides: Partial<ResourceOffer> = {}): ResourceO
   };
 }
 
-export async function signJobOffer(offer: JobOffer, network: Network = testNetwork) {
-  return { offer, signature: await accounts.jobCreator.signTypedData(jobOfferTypedData(network, offer)) };
+export async function signJobOffer(offer: JobOffer, network: Network = testNetwork, signer = accounts.jobCreator) {
+  return { offer, signature: await signer.signTypedData(jobOfferTypedData(network, offer)) };
 }
 
 export async function signResourceOffer(

@@ -1,0 +1,68 @@
+/**
+ * viem clients for any EVM JSON-RPC endpoint: the network is configuration. On a local node the polling interval
+ * is short, so a devnet transaction is seen as soon as it is mined.
+ */
+import {
+  type Chain,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  type Hex,
+  type HttpTransport,
+  http,
+  nonceManager,
+  type PrivateKeyAccount,
+  type PublicClient,
+  type WalletClient,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+
+export type LilypadPublicClient = PublicClient<HttpTransport, Chain>;
+export type LilypadWalletClient = WalletClient<HttpTransport, Chain, PrivateKeyAccount>;
+
+const chains = new Map<string, Chain>();
+
+/** A minimal chain object for any chain id (viem needs one to sign transactions). */
+export function chainFor(chainId: number, rpcUrl: string): Chain {
+  const key = `${chainId} ${rpcUrl}`;
+  let chain = chains.get(key);
+  if (!chain) {
+    chain = defineChain({
+      id: chainId,
+      name: chainId === 31337 ? 'Lilypad devnet' : `chain ${chainId}`,
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [rpcUrl] } },
+    });
+    chains.set(key, chain);
+  }
+  return chain;
+}
+
+function isLocal(rpcUrl: string): boolean {
+  try {
+    const { hostname } = new URL(rpcUrl);
+    return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+  } catch {
+    return false;
+  }
+}
+
+const pollingIntervalFor = (rpcUrl: string) => (isLocal(rpcUrl) ? 50 : undefined);
+
+export function publicClientFor(rpcUrl: string, chainId: number): LilypadPublicClient {
+  return createPublicClient({
+    chain: chainFor(chainId, rpcUrl),
+    transport: http(rpcUrl),
+    pollingInterval: pollingIntervalFor(rpcUrl),
+  });
+}
+
+/** A wallet for one private key; its nonce manager lets the account send concurrent transactions. */
+export function walletClientFor(rpcUrl: string, chainId: number, privateKey: Hex): LilypadWalletClient {
+  return createWalletClient({
+    account: privateKeyToAccount(privateKey, { nonceManager }),
+    chain: chainFor(chainId, rpcUrl),
+    transport: http(rpcUrl),
+    pollingInterval: pollingIntervalFor(rpcUrl),
+  });
+}

@@ -1,0 +1,360 @@
+/**
+ * Typed calls to the deal contract, client first (viem style). Each transaction is checked by a gas estimate
+ * before it is signed, so a refused call throws a ChainCallError that names the contract's custom error
+ * (`WrongState`, `InsufficientFree`, …) and consumes no nonce; then the receipt is awaited.
+ */
+import {
+  type Abi,
+  type Account,
+  type Address,
+  BaseError,
+  type Chain,
+  type Client,
+  ContractFunctionRevertedError,
+  type Hex,
+  type Log,
+  parseEventLogs,
+  parseSignature,
+  type TransactionReceipt,
+  type Transport,
+  toHex,
+  type WalletClient,
+} from 'viem';
+import {
+  estimateContractGas,
+  getBlock,
+  getTransactionReceipt,
+  readContract,
+  signTypedData,
+  waitForTransactionReceipt,
+  writeContract,
+} from 'viem/actions';
+import type { DealState } from '../protocol/deal-states.js';
+import { dealId as computeDealId, type Deal } from '../protocol/eip712.js';
+import { LilypadError } from '../protocol/errors.js';
+import type { NetworkConfig } from '../protocol/network.js';
+import { jobCost } from '../protocol/pricing.js';
+import { lilypadDealsAbi, lilypadTokenAbi } from './artifacts/index.js';
+
+/** What the deal calls need to know about the network. */
+export type DealsNetwork = Pick<NetworkConfig, 'deals' | 'chainId'>;
+/** Deposits also need the token. */
+export type EscrowNetwork = Pick<NetworkConfig, 'deals' | 'token' | 'chainId'>;
+
+export type TxResult = { hash: Hex; gasUsed: bigint; receipt: TransactionReceipt };
+
+// Any viem client with an account can send; any client can read.
+type AnyWallet = WalletClient<Transport, Chain | undefined, Account | undefined>;
+type AnyClient = Client<Transport, Chain | undefined>;
+
+/** A contract call that failed; `errorName` is the contract's custom error when it refused the call. */
+export class ChainCallError extends LilypadError {
+  override name = 'ChainCallError';
+  readonly errorName: string | undefined;
+  readonly errorArgs: readonly unknown[] | undefined;
+
+  constructor(
+    message: string,
+    options: {
+      errorName?: string;
+      errorArgs?: readonly unknown[];
+      details?: string;
+      hint?: string;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, options);
+    this.errorName = options.errorName;
+    this.errorArgs = options.errorArgs;
+  }
+}
+
+const hints: Record<string, string> = {
+  InsufficientFree: 'deposit more LP into the escrow, or wait for locked deals to settle',
+  InvalidSignature: 'both parties must sign this exact deal, for this chain and deal contract',
+  WrongState: 'the deal is not in the state this call needs (already settled, or not agreed yet)',
+  TooEarly: 'the timeout has not passed yet',
+  TooLate: 'the deadline for this call has passed',
+  NotParty: 'only the deal party named for this step may call it',
+  ERC20InsufficientAllowance: 'the permit was not accepted and the allowance is too small',
+  ERC20InsufficientBalance: 'the wallet does not hold enough LP',
+};
+
+// The token's errors surface through deposits, so they are decoded too.
+const dealsAndTokenErrors = [
+  ...lilypadDealsAbi,
+  ...lilypadTokenAbi.filter((item) => item.type === 'error'),
+] as const satisfies Abi;
+
+const show = (value: unknown): string => (typeof value === 'bigint' ? value.toString() : String(value));
+
+/** Turns a viem error into a ChainCallError that names the contract's custom error, if there is one. */
+export function toChainCallError(what: string, error: unknown): ChainCallError {
+  if (error instanceof ChainCallError) return error;
+  const reverted =
+    error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
+  if (reverted instanceof ContractFunctionRevertedError) {
+    const data = reverted.data;
+    if (data) {
+      const inputs = 'inputs' in data.abiItem ? data.abiItem.inputs : [];
+      const args = (data.args ?? []) as readonly unknown[];
+      const shown = args.map((arg, i) => `${inputs[i]?.name || `arg${i}`}=${show(arg)}`).join(', ');
+      return new ChainCallError(`${what} was refused: ${data.errorName}(${shown})`, {
+        errorName: data.errorName,
+        errorArgs: args,
+        hint: hints[data.errorName],
+        cause: error,
+      });
+    }
+    return new ChainCallError(`${what} was refused: ${reverted.reason ?? 'reverted without a reason'}`, {
+      cause: error,
+    });
+  }
+  const message = error instanceof BaseError ? error.shortMessage : String(error);
+  return new ChainCallError(`${what} failed: ${message}`, { cause: error });
+}
+
+function accountOf(wallet: AnyWallet): Account {
+  if (!wallet.account) throw new LilypadError('this wallet client has no account to send from');
+  return wallet.account;
+}
+
+/** The receipt; asked for at once because a local node mines on receipt, else polled. */
+async function receiptOf(client: AnyClient, hash: Hex): Promise<TransactionReceipt> {
+  try {
+    return await getTransactionReceipt(client, { hash });
+  } catch {
+    return await waitForTransactionReceipt(client, { hash, pollingInterval: client.pollingInterval });
+  }
+}
+
+type Call = { address: Address; functionName: string; args: readonly unknown[] };
+
+async function send(wallet: AnyWallet, what: string, call: Call): Promise<TxResult> {
+  const account = accountOf(wallet);
+  // viem cannot narrow a function name chosen at run time; the exported functions below are the typed surface.
+  const request = {
+    ...call,
+    abi: dealsAndTokenErrors,
+    account,
+    chain: wallet.chain,
+  } as unknown as Parameters<typeof writeContract>[1];
+  let hash: Hex;
+  try {
+    const gas = await estimateContractGas(wallet, request as Parameters<typeof estimateContractGas>[1]);
+    // Headroom for the 63/64 rule when a contract wallet's ERC-1271 check is called.
+    hash = await writeContract(wallet, { ...request, gas: (gas * 6n) / 5n } as typeof request);
+  } catch (error) {
+    throw toChainCallError(what, error);
+  }
+  const receipt = await receiptOf(wallet, hash);
+  if (receipt.status !== 'success') {
+    throw new ChainCallError(`${what} reverted on-chain`, {
+      details: `transaction ${hash} in block ${receipt.blockNumber}`,
+      hint: 'another transaction changed the state between the check and the inclusion; read the deal and retry',
+    });
+  }
+  return { hash, gasUsed: receipt.gasUsed, receipt };
+}
+
+// ---- deal transitions -------------------------------------------------------------------------------------------
+
+/** Starts a deal with both parties' signatures: locks P from the job creator and Ts from the provider. */
+export async function agree(
+  wallet: AnyWallet,
+  network: DealsNetwork,
+  deal: Deal,
+  sigJC: Hex,
+  sigRP: Hex,
+): Promise<TxResult & { dealId: Hex }> {
+  const result = await send(wallet, 'agree', {
+    address: network.deals,
+    functionName: 'agree',
+    args: [deal, sigJC, sigRP],
+  });
+  return { ...result, dealId: computeDealId(network, deal) };
+}
+
+/** The provider posts the result CID (bytes of a CID, or hex) and the instruction count the cost is priced on. */
+export async function submitResult(
+  wallet: AnyWallet,
+  network: DealsNetwork,
+  deal: Deal,
+  resultCID: Uint8Array | Hex,
+  instructionCount: bigint | number,
+): Promise<TxResult & { cost: bigint }> {
+  const count = BigInt(instructionCount);
+  const cid = typeof resultCID === 'string' ? resultCID : toHex(resultCID);
+  const result = await send(wallet, 'submitResult', {
+    address: network.deals,
+    functionName: 'submitResult',
+    args: [deal, cid, count],
+  });
+  return { ...result, cost: jobCost(deal, count) };
+}
+
+export function accept(wallet: AnyWallet, network: DealsNetwork, deal: Deal): Promise<TxResult> {
+  return send(wallet, 'accept', { address: network.deals, functionName: 'accept', args: [deal] });
+}
+
+export function acceptMany(
+  wallet: AnyWallet,
+  network: DealsNetwork,
+  deals: readonly Deal[],
+): Promise<TxResult> {
+  return send(wallet, 'acceptMany', { address: network.deals, functionName: 'acceptMany', args: [deals] });
+}
+
+export function timeoutSubmit(wallet: AnyWallet, network: DealsNetwork, deal: Deal): Promise<TxResult> {
+  return send(wallet, 'timeoutSubmit', {
+    address: network.deals,
+    functionName: 'timeoutSubmit',
+    args: [deal],
+  });
+}
+
+export function timeoutJudge(wallet: AnyWallet, network: DealsNetwork, deal: Deal): Promise<TxResult> {
+  return send(wallet, 'timeoutJudge', { address: network.deals, functionName: 'timeoutJudge', args: [deal] });
+}
+
+export function timeoutJudgeMany(
+  wallet: AnyWallet,
+  network: DealsNetwork,
+  deals: readonly Deal[],
+): Promise<TxResult> {
+  return send(wallet, 'timeoutJudgeMany', {
+    address: network.deals,
+    functionName: 'timeoutJudgeMany',
+    args: [deals],
+  });
+}
+
+// ---- escrow -----------------------------------------------------------------------------------------------------
+
+/**
+ * Deposits LP into the escrow in one transaction: with an EIP-2612 permit signed here, or a plain `deposit` when
+ * the allowance already covers the amount.
+ */
+export async function deposit(
+  wallet: AnyWallet,
+  network: EscrowNetwork,
+  amount: bigint,
+  options: { deadlineSeconds?: number } = {},
+): Promise<TxResult> {
+  const account = accountOf(wallet);
+  const token = { address: network.token, abi: lilypadTokenAbi } as const;
+  const [allowance, nonce, domain, block] = await Promise.all([
+    readContract(wallet, { ...token, functionName: 'allowance', args: [account.address, network.deals] }),
+    readContract(wallet, { ...token, functionName: 'nonces', args: [account.address] }),
+    readContract(wallet, { ...token, functionName: 'eip712Domain' }),
+    getBlock(wallet, { blockTag: 'latest' }),
+  ]).catch((error: unknown) => {
+    throw toChainCallError('deposit', error);
+  });
+  if (allowance >= amount) {
+    return send(wallet, 'deposit', { address: network.deals, functionName: 'deposit', args: [amount] });
+  }
+  // The deadline counts from the chain's clock, which a devnet may have moved ahead of this machine's.
+  const deadline = block.timestamp + BigInt(options.deadlineSeconds ?? 3600);
+  const [, name, version, chainId, verifyingContract] = domain;
+  const signature = await signTypedData(wallet, {
+    account,
+    domain: { name, version, chainId, verifyingContract },
+    types: {
+      Permit: [
+        { name: 'owner', type: 'address' },
+        { name: 'spender', type: 'address' },
+        { name: 'value', type: 'uint256' },
+        { name: 'nonce', type: 'uint256' },
+        { name: 'deadline', type: 'uint256' },
+      ],
+    },
+    primaryType: 'Permit',
+    message: { owner: account.address, spender: network.deals, value: amount, nonce, deadline },
+  });
+  const { r, s, v, yParity } = parseSignature(signature);
+  return send(wallet, 'deposit', {
+    address: network.deals,
+    functionName: 'depositWithPermit',
+    args: [amount, deadline, Number(v ?? BigInt(yParity + 27)), r, s],
+  });
+}
+
+/** Returns free escrow balance to the wallet. */
+export function withdraw(wallet: AnyWallet, network: DealsNetwork, amount: bigint): Promise<TxResult> {
+  return send(wallet, 'withdraw', { address: network.deals, functionName: 'withdraw', args: [amount] });
+}
+
+export async function escrowBalance(
+  client: AnyClient,
+  network: DealsNetwork,
+  address: Address,
+): Promise<{ free: bigint; locked: bigint }> {
+  const [free, locked] = await readContract(client, {
+    address: network.deals,
+    abi: lilypadDealsAbi,
+    functionName: 'balanceOf',
+    args: [address],
+  });
+  return { free, locked };
+}
+
+export type DealStatus = { state: DealState; agreedAt: number; resultsAt: number; cost: bigint };
+
+/** The deal's on-chain slot; state `None` (0) for a deal the contract has never seen. */
+export async function dealStatus(client: AnyClient, network: DealsNetwork, dealId: Hex): Promise<DealStatus> {
+  const [state, agreedAt, resultsAt, cost] = await readContract(client, {
+    address: network.deals,
+    abi: lilypadDealsAbi,
+    functionName: 'deals',
+    args: [dealId],
+  });
+  return { state: state as DealState, agreedAt, resultsAt, cost };
+}
+
+// ---- events -----------------------------------------------------------------------------------------------------
+
+type LogPosition = { blockNumber: bigint; transactionHash: Hex; logIndex: number };
+
+export type DealEvent =
+  | ({ eventName: 'DealAgreed'; dealId: Hex; deal: Deal } & LogPosition)
+  | ({
+      eventName: 'ResultsSubmitted';
+      dealId: Hex;
+      resultCID: Hex;
+      instructionCount: bigint;
+      cost: bigint;
+    } & LogPosition)
+  | ({ eventName: 'DealStateChanged'; dealId: Hex; state: DealState } & LogPosition);
+
+/** The deal events among `logs` (other contracts' logs and escrow events are skipped), in log order. */
+export function decodeDealLogs(logs: readonly Log[]): DealEvent[] {
+  const events: DealEvent[] = [];
+  for (const log of parseEventLogs({ abi: lilypadDealsAbi, logs: logs as Log[] })) {
+    const position: LogPosition = {
+      blockNumber: log.blockNumber ?? 0n,
+      transactionHash: log.transactionHash ?? '0x',
+      logIndex: log.logIndex ?? 0,
+    };
+    if (log.eventName === 'DealAgreed') {
+      const deal = log.args.deal;
+      events.push({
+        eventName: 'DealAgreed',
+        dealId: log.args.dealId,
+        deal: { ...deal, mediators: [...deal.mediators] },
+        ...position,
+      });
+    } else if (log.eventName === 'ResultsSubmitted') {
+      const { dealId, resultCID, instructionCount, cost } = log.args;
+      events.push({ eventName: 'ResultsSubmitted', dealId, resultCID, instructionCount, cost, ...position });
+    } else if (log.eventName === 'DealStateChanged') {
+      events.push({
+        eventName: 'DealStateChanged',
+        dealId: log.args.dealId,
+        state: log.args.state as DealState,
+        ...position,
+      });
+    }
+  }
+  return events;
+}

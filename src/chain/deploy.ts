@@ -1,0 +1,96 @@
+/** Deploys the token and the deal contract, and funds a devnet's accounts with escrow balances. */
+import { type Address, type Hex, parseEther } from 'viem';
+import { deployContract, writeContract } from 'viem/actions';
+import { LilypadError } from '../protocol/errors.js';
+import {
+  lilypadDealsAbi,
+  lilypadDealsBytecode,
+  lilypadTokenAbi,
+  lilypadTokenBytecode,
+} from './artifacts/index.js';
+import {
+  type LilypadPublicClient,
+  type LilypadWalletClient,
+  publicClientFor,
+  walletClientFor,
+} from './clients.js';
+import { deposit } from './deals.js';
+import { devAccount } from './dev-accounts.js';
+
+export type DeployedContracts = { token: Address; deals: Address };
+
+/** The token's initial supply, minted to the deployer (the devnet faucet): one billion LP. */
+export const INITIAL_SUPPLY = parseEther('1000000000');
+
+async function deployedAddress(publicClient: LilypadPublicClient, hash: Hex, what: string): Promise<Address> {
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== 'success' || !receipt.contractAddress) {
+    throw new LilypadError(`deploying ${what} failed`, { details: `transaction ${hash}` });
+  }
+  return receipt.contractAddress;
+}
+
+/** Deploys LilypadToken (the whole supply to the deployer) and LilypadDeals over it. */
+export async function deployContracts(
+  wallet: LilypadWalletClient,
+  publicClient: LilypadPublicClient,
+  options: { initialSupply?: bigint } = {},
+): Promise<DeployedContracts> {
+  const tokenHash = await deployContract(wallet, {
+    abi: lilypadTokenAbi,
+    bytecode: lilypadTokenBytecode,
+    args: [options.initialSupply ?? INITIAL_SUPPLY],
+  });
+  const token = await deployedAddress(publicClient, tokenHash, 'LilypadToken');
+  const dealsHash = await deployContract(wallet, {
+    abi: lilypadDealsAbi,
+    bytecode: lilypadDealsBytecode,
+    args: [token],
+  });
+  const deals = await deployedAddress(publicClient, dealsHash, 'LilypadDeals');
+  return { token, deals };
+}
+
+export type FundOptions = {
+  rpcUrl: string;
+  chainId: number;
+  token: Address;
+  deals: Address;
+  /** Accounts that get `amountLP` in their escrow balance. */
+  accounts: readonly { privateKey: Hex }[];
+  /** In token units (18 decimals). */
+  amountLP: bigint;
+  /** Who pays: the dev deployer by default, which holds the initial supply. */
+  faucetPrivateKey?: Hex;
+};
+
+/**
+ * The faucet sends `amountLP` to every account, then every account deposits it into the escrow with a permit
+ * (one transaction each). Transfers go out concurrently (the nonce manager orders them), deposits in parallel.
+ */
+export async function fundDevNetwork(options: FundOptions): Promise<void> {
+  const { rpcUrl, chainId, token, deals, amountLP } = options;
+  const publicClient = publicClientFor(rpcUrl, chainId);
+  const faucet = walletClientFor(
+    rpcUrl,
+    chainId,
+    options.faucetPrivateKey ?? devAccount('deployer').privateKey,
+  );
+  const wallets = options.accounts.map((a) => walletClientFor(rpcUrl, chainId, a.privateKey));
+  const transfers = await Promise.all(
+    wallets.map((w) =>
+      writeContract(faucet, {
+        address: token,
+        abi: lilypadTokenAbi,
+        functionName: 'transfer',
+        args: [w.account.address, amountLP],
+      }),
+    ),
+  );
+  for (const hash of transfers) {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== 'success')
+      throw new LilypadError('funding a dev account failed', { details: hash });
+  }
+  await Promise.all(wallets.map((w) => deposit(w, { chainId, token, deals }, amountLP)));
+}
