@@ -38,6 +38,8 @@ export type ExecutionResult = {
   /** Instructions executed: always 0n until instruction metering exists. */
   instructionCount: bigint;
   trace: { wallTimeMs: number; memoryPeakBytes: number };
+  /** Why the module stopped when it did not simply exit (trap text, limit): for logs, not in the bundle. */
+  message?: string;
 };
 
 export type ExecutionProgress =

@@ -135,7 +135,7 @@ describe('trustless gateway over HTTP', () => {
   });
 
   it('answers 406 naming the supported types when neither is acceptable', async () => {
-    for (const headers of [{ accept: 'text/html' }, { accept: '*/*' }, {}]) {
+    for (const headers of [{ accept: 'text/html' }, { accept: '*/*' }, {}] as Record<string, string>[]) {
       const response = await fetch(`${url}/ipfs/${root}`, { headers });
       expect(response.status).toBe(406);
       const text = await response.text();
