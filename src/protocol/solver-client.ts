@@ -142,7 +142,8 @@ export class SolverClient {
       response = await fetch(`${this.url}${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : payload,
+        // A copy into a plain ArrayBuffer: what fetch's BodyInit type accepts.
+        body: body === undefined ? undefined : new Uint8Array(payload),
       });
     } catch (cause) {
       throw new SolverRequestError(0, `cannot reach the solver at ${this.url}`, {

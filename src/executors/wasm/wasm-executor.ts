@@ -16,12 +16,14 @@ import type { EntryArgument, ModuleManifest } from '../../modules/manifest.js';
 import { LilypadError } from '../../protocol/errors.js';
 import type { ExecutionJob, ExecutionResult, ExecutionStatus, Executor, RunOptions } from '../executor.js';
 import { limitMemory, MemoryLimitError, WASM_PAGE_BYTES } from './binary.js';
+import type { WasmApi, WasmModule } from './wasm-api.js';
 import type { WorkerRequest, WorkerResponse } from './worker.js';
 
 /** What clocks read inside a module: 2000-01-01T00:00:00Z, in nanoseconds. */
 export const FIXED_TIME_NS = 946_684_800_000_000_000n;
 export const DEFAULT_OUTPUT_BYTES = 16 * 1024 * 1024;
 const MAX_PAGES = 65_536;
+const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 // wasi_snapshot_preview1, complete: anything else in that namespace would fail to link.
 const WASI_FUNCTIONS = new Set([
@@ -78,7 +80,7 @@ export type WasmExecutorOptions = {
   outputBytes?: number;
 };
 
-type Prepared = { module: WebAssembly.Module; memoryMaxBytes: number };
+type Prepared = { module: WasmModule; memoryMaxBytes: number };
 
 const hashes = new Map<string, { mtimeMs: number; size: number; hash: string }>();
 const compiled = new Map<string, Promise<Prepared>>();
@@ -101,7 +103,7 @@ async function fileHash(path: string): Promise<{ hash: string; bytes?: Uint8Arra
   return { hash, bytes };
 }
 
-function checkInterface(module: WebAssembly.Module, name: string): void {
+function checkInterface(module: WasmModule, name: string): void {
   const refused = WebAssembly.Module.imports(module).filter(
     (entry) => entry.module !== 'wasi_snapshot_preview1' || entry.kind !== 'function' || !WASI_FUNCTIONS.has(entry.name),
   );
@@ -129,7 +131,7 @@ async function prepare(path: string, limitPages: number, name: string): Promise<
     entry = (async () => {
       const source = bytes ?? (await readFile(path));
       const limited = limitMemory(source, limitPages);
-      let module: WebAssembly.Module;
+      let module: WasmModule;
       try {
         module = await WebAssembly.compile(limited.bytes);
       } catch (error) {

@@ -13,9 +13,10 @@ import { createHash } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { WASI } from 'node:wasi';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { WasmApi, WasmImports, WasmInstance, WasmMemory, WasmModule } from './wasm-api.js';
 
 export type WorkerRequest = {
-  module: WebAssembly.Module;
+  module: WasmModule;
   args: string[];
   env: Record<string, string>;
   seed: Uint8Array;
@@ -53,13 +54,14 @@ const RANDOM_DOMAIN = 'lilypad/wasi/random_get/v1';
 
 type WasiFunction = (...args: never[]) => number;
 
+const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 const request = workerData as WorkerRequest;
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
 const post = (message: WorkerResponse) => port.postMessage(message);
 
 const stats = new Int32Array(request.stats);
-let memory: WebAssembly.Memory | undefined;
+let memory: WasmMemory | undefined;
 
 function observe(): void {
   if (memory) Atomics.store(stats, 0, memory.buffer.byteLength / PAGE);
@@ -71,7 +73,7 @@ function inBounds(ptr: number, length: number): boolean {
 }
 
 function view(): DataView {
-  return new DataView((memory as WebAssembly.Memory).buffer);
+  return new DataView((memory as WasmMemory).buffer);
 }
 
 // Thrown out of fd_write to stop the module at the output limit; nothing in wasm can catch it.
@@ -89,7 +91,7 @@ function fdWrite(fd: number, iovs: number, iovsLen: number, nwrittenPtr: number)
     const length = dv.getUint32(iovs + i * 8 + 4, true);
     if (!inBounds(ptr, length)) return EFAULT;
     const allowed = Math.min(length, request.outputLimit - outputBytes);
-    const chunk = new Uint8Array((memory as WebAssembly.Memory).buffer, ptr, allowed);
+    const chunk = new Uint8Array((memory as WasmMemory).buffer, ptr, allowed);
     for (let done = 0; done < allowed; ) done += writeSync(target, chunk, done, allowed - done);
     outputBytes += allowed;
     written += allowed;
@@ -105,7 +107,7 @@ let randomPool = new Uint8Array(0);
 function randomGet(buf: number, length: number): number {
   observe();
   if (!inBounds(buf, length)) return EFAULT;
-  const target = new Uint8Array((memory as WebAssembly.Memory).buffer, buf, length);
+  const target = new Uint8Array((memory as WasmMemory).buffer, buf, length);
   let filled = 0;
   while (filled < length) {
     if (randomPool.length === 0) {
@@ -167,7 +169,7 @@ function fdFilestatGet(base: WasiFunction, fd: number, statPtr: number): number 
   return ESUCCESS;
 }
 
-function imports(wasi: WASI): WebAssembly.Imports {
+function imports(wasi: WASI): WasmImports {
   const base = (wasi.getImportObject() as { wasi_snapshot_preview1: Record<string, WasiFunction> })
     .wasi_snapshot_preview1;
   const baseFdWrite = base.fd_write as (fd: number, iovs: number, len: number, nwritten: number) => number;
@@ -214,7 +216,7 @@ function run(): void {
     stdout: request.stdoutFd,
     stderr: request.stderrFd,
   });
-  let instance: WebAssembly.Instance;
+  let instance: WasmInstance;
   try {
     instance = new WebAssembly.Instance(request.module, imports(wasi));
   } catch (error) {
@@ -223,7 +225,7 @@ function run(): void {
     if (error instanceof RangeError && /memory/i.test(message)) return finish('out-of-memory', 137, message);
     return finish('failed', 134, `instantiation failed: ${message}`);
   }
-  memory = instance.exports.memory as WebAssembly.Memory;
+  memory = instance.exports.memory as WasmMemory;
   observe();
   try {
     const code = wasi.start(instance) ?? 0;

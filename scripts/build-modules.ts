@@ -1,0 +1,153 @@
+/**
+ * `npm run build:modules`: compiles every module under modules/<name>/ (a folder with
+ * lilypad.module.json and assembly/index.ts, AssemblyScript) into build/modules/<name>/, which holds
+ * exactly the manifest (copied byte for byte) and the artifact named by `entry.wasm`. That folder's
+ * CID is the module id, so the build must be reproducible: fixed compiler options, no source maps,
+ * no debug names. A module is skipped when its sources, the compiler and this script are unchanged
+ * (stamps live in build/.stamps/, outside the module folders).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import asc from 'assemblyscript/asc';
+import type { WasmApi } from '../src/executors/wasm/wasm-api.js';
+import { MANIFEST_FILE, readManifest } from '../src/modules/manifest.js';
+import { packageRoot } from '../src/modules/registry.js';
+import { folderCid } from '../src/storage/unixfs.js';
+
+const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+const ENTRY = 'assembly/index.ts';
+const CONFIG = 'asconfig.json';
+// Per-module settings (runtime, exportStart, use) come from the module's asconfig.json; these win.
+const FIXED_OPTIONS = ['--optimizeLevel', '3', '--shrinkLevel', '0', '--noColors'];
+
+const root = packageRoot();
+const modulesDir = join(root, 'modules');
+const outDir = join(root, 'build', 'modules');
+const stampDir = join(root, 'build', '.stamps', 'modules');
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name === 'build' || entry.name === 'node_modules') continue;
+      out.push(...(await listFiles(path)));
+    } else if (entry.isFile()) {
+      out.push(path);
+    }
+  }
+  return out.sort();
+}
+
+/** Hash of everything the artifact depends on: the module's files, the compiler and this script. */
+async function sourceHash(moduleDir: string): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(`asc ${asc.version}\n${FIXED_OPTIONS.join(' ')}\n`);
+  hash.update(await readFile(fileURLToPath(import.meta.url)));
+  for (const file of await listFiles(moduleDir)) {
+    hash.update(`\n${relative(moduleDir, file)}\n`);
+    hash.update(await readFile(file));
+  }
+  return hash.digest('hex');
+}
+
+async function folderHash(dir: string): Promise<string | undefined> {
+  if (!existsSync(dir)) return undefined;
+  const hash = createHash('sha256');
+  for (const file of await listFiles(dir)) {
+    hash.update(`\n${relative(dir, file)}\n`);
+    hash.update(await readFile(file));
+  }
+  return hash.digest('hex');
+}
+
+type Stamp = { sources: string; output: string };
+
+async function readStamp(file: string): Promise<Stamp | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Stamp;
+  } catch {
+    return undefined;
+  }
+}
+
+async function compile(moduleDir: string, artifact: string): Promise<Uint8Array> {
+  const outputs = new Map<string, Uint8Array | string>();
+  const args = [ENTRY, '--baseDir', moduleDir, '--outFile', artifact, ...FIXED_OPTIONS];
+  if (existsSync(join(moduleDir, CONFIG))) args.push('--config', CONFIG);
+  const stderr = asc.createMemoryStream();
+  const result = await asc.main(args, {
+    stderr,
+    writeFile: (name, contents) => {
+      outputs.set(name, contents);
+    },
+  });
+  if (result.error) throw new Error(`asc failed for ${moduleDir}:\n${stderr.toString()}${result.error.message}`);
+  const binary = outputs.get(artifact);
+  if (!(binary instanceof Uint8Array)) throw new Error(`asc wrote no ${artifact} for ${moduleDir}`);
+  for (const name of outputs.keys()) {
+    if (name !== artifact) throw new Error(`${moduleDir}: asc also wrote ${name}; drop sourceMap/textFile from ${CONFIG}`);
+  }
+  // Source maps and debug names carry file paths of this machine: not in a content-addressed artifact.
+  const module = await WebAssembly.compile(binary);
+  for (const section of ['sourceMappingURL', 'name']) {
+    if (WebAssembly.Module.customSections(module, section).length > 0) {
+      throw new Error(`${moduleDir}: the artifact has a "${section}" section; drop debug/sourceMap from ${CONFIG}`);
+    }
+  }
+  return binary;
+}
+
+async function buildModule(name: string): Promise<void> {
+  const moduleDir = join(modulesDir, name);
+  const manifest = await readManifest(moduleDir);
+  if (manifest.name !== name) throw new Error(`${moduleDir}: manifest name "${manifest.name}" differs from the folder`);
+  if (manifest.entry.wasm.includes('/')) throw new Error(`${moduleDir}: entry.wasm must be a plain file name`);
+  const target = join(outDir, name);
+  const stampFile = join(stampDir, `${name}.json`);
+  const sources = await sourceHash(moduleDir);
+  const stamp = await readStamp(stampFile);
+  if (stamp && stamp.sources === sources && stamp.output === (await folderHash(target))) {
+    console.log(`${name}: up to date`);
+    return;
+  }
+
+  const started = performance.now();
+  const binary = await compile(moduleDir, manifest.entry.wasm);
+  const staging = join(outDir, `.${name}.partial-${process.pid}`);
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  await copyFile(join(moduleDir, MANIFEST_FILE), join(staging, MANIFEST_FILE));
+  await writeFile(join(staging, manifest.entry.wasm), binary);
+  await rm(target, { recursive: true, force: true });
+  await rename(staging, target);
+
+  await mkdir(stampDir, { recursive: true });
+  const output = (await folderHash(target)) as string;
+  await writeFile(stampFile, `${JSON.stringify({ sources, output } satisfies Stamp)}\n`);
+  const cid = await folderCid(target);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`${name}: built in ${seconds} s, ${binary.length} bytes → ${relative(root, target)} (${cid})`);
+}
+
+async function main(): Promise<void> {
+  const names = (await readdir(modulesDir, { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory() && existsSync(join(modulesDir, entry.name, MANIFEST_FILE)))
+    .map((entry) => entry.name)
+    .sort();
+  for (const name of names) {
+    if (!existsSync(join(modulesDir, name, ENTRY))) {
+      console.log(`${name}: no ${ENTRY}, skipped`);
+      continue;
+    }
+    await buildModule(name);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
