@@ -11,7 +11,6 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import asc from 'assemblyscript/asc';
 import type { WasmApi } from '../src/executors/wasm/wasm-api.js';
 import { MANIFEST_FILE, readManifest } from '../src/modules/manifest.js';
 import { packageRoot } from '../src/modules/registry.js';
@@ -24,6 +23,12 @@ const CONFIG = 'asconfig.json';
 const FIXED_OPTIONS = ['--optimizeLevel', '3', '--shrinkLevel', '0', '--noColors'];
 
 const root = packageRoot();
+// The compiler (with binaryen) takes seconds to load: only when something needs building.
+const ascVersion = (
+  JSON.parse(await readFile(join(root, 'node_modules/assemblyscript/package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
 const modulesDir = join(root, 'modules');
 const outDir = join(root, 'build', 'modules');
 const stampDir = join(root, 'build', '.stamps', 'modules');
@@ -45,7 +50,7 @@ async function listFiles(dir: string): Promise<string[]> {
 /** Hash of everything the artifact depends on: the module's files, the compiler and this script. */
 async function sourceHash(moduleDir: string): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(`asc ${asc.version}\n${FIXED_OPTIONS.join(' ')}\n`);
+  hash.update(`asc ${ascVersion}\n${FIXED_OPTIONS.join(' ')}\n`);
   hash.update(await readFile(fileURLToPath(import.meta.url)));
   for (const file of await listFiles(moduleDir)) {
     hash.update(`\n${relative(moduleDir, file)}\n`);
@@ -75,6 +80,7 @@ async function readStamp(file: string): Promise<Stamp | undefined> {
 }
 
 async function compile(moduleDir: string, artifact: string): Promise<Uint8Array> {
+  const { default: asc } = await import('assemblyscript/asc');
   const outputs = new Map<string, Uint8Array | string>();
   const args = [ENTRY, '--baseDir', moduleDir, '--outFile', artifact, ...FIXED_OPTIONS];
   if (existsSync(join(moduleDir, CONFIG))) args.push('--config', CONFIG);
@@ -85,17 +91,21 @@ async function compile(moduleDir: string, artifact: string): Promise<Uint8Array>
       outputs.set(name, contents);
     },
   });
-  if (result.error) throw new Error(`asc failed for ${moduleDir}:\n${stderr.toString()}${result.error.message}`);
+  if (result.error)
+    throw new Error(`asc failed for ${moduleDir}:\n${stderr.toString()}${result.error.message}`);
   const binary = outputs.get(artifact);
   if (!(binary instanceof Uint8Array)) throw new Error(`asc wrote no ${artifact} for ${moduleDir}`);
   for (const name of outputs.keys()) {
-    if (name !== artifact) throw new Error(`${moduleDir}: asc also wrote ${name}; drop sourceMap/textFile from ${CONFIG}`);
+    if (name !== artifact)
+      throw new Error(`${moduleDir}: asc also wrote ${name}; drop sourceMap/textFile from ${CONFIG}`);
   }
   // Source maps and debug names carry file paths of this machine: not in a content-addressed artifact.
   const module = await WebAssembly.compile(binary);
   for (const section of ['sourceMappingURL', 'name']) {
     if (WebAssembly.Module.customSections(module, section).length > 0) {
-      throw new Error(`${moduleDir}: the artifact has a "${section}" section; drop debug/sourceMap from ${CONFIG}`);
+      throw new Error(
+        `${moduleDir}: the artifact has a "${section}" section; drop debug/sourceMap from ${CONFIG}`,
+      );
     }
   }
   return binary;
@@ -104,8 +114,10 @@ async function compile(moduleDir: string, artifact: string): Promise<Uint8Array>
 async function buildModule(name: string): Promise<void> {
   const moduleDir = join(modulesDir, name);
   const manifest = await readManifest(moduleDir);
-  if (manifest.name !== name) throw new Error(`${moduleDir}: manifest name "${manifest.name}" differs from the folder`);
-  if (manifest.entry.wasm.includes('/')) throw new Error(`${moduleDir}: entry.wasm must be a plain file name`);
+  if (manifest.name !== name)
+    throw new Error(`${moduleDir}: manifest name "${manifest.name}" differs from the folder`);
+  if (manifest.entry.wasm.includes('/'))
+    throw new Error(`${moduleDir}: entry.wasm must be a plain file name`);
   const target = join(outDir, name);
   const stampFile = join(stampDir, `${name}.json`);
   const sources = await sourceHash(moduleDir);

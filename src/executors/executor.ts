@@ -25,7 +25,13 @@ export type ExecutionJob = {
   };
 };
 
-export type ExecutionStatus = 'succeeded' | 'failed' | 'timed-out' | 'out-of-memory' | 'output-limit' | 'cancelled';
+export type ExecutionStatus =
+  | 'succeeded'
+  | 'failed'
+  | 'timed-out'
+  | 'out-of-memory'
+  | 'output-limit'
+  | 'cancelled';
 
 export type ExecutionResult = {
   bundleDir: string;

@@ -19,7 +19,11 @@ function checkValue(name: string, spec: InputSpec, value: string): string {
     case 'string': {
       const length = [...value].length;
       if (spec.maxLength !== undefined && length > spec.maxLength) {
-        fail(name, `maxLength ${spec.maxLength}`, `is too long: ${length} characters, at most ${spec.maxLength}`);
+        fail(
+          name,
+          `maxLength ${spec.maxLength}`,
+          `is too long: ${length} characters, at most ${spec.maxLength}`,
+        );
       }
       if (spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`, 'u').test(value)) {
         fail(name, `pattern ${spec.pattern}`, `does not match the pattern /${spec.pattern}/`);
@@ -27,7 +31,8 @@ function checkValue(name: string, spec: InputSpec, value: string): string {
       return value;
     }
     case 'integer': {
-      if (!INTEGER.test(value)) fail(name, 'type integer', `must be an integer, got ${JSON.stringify(value)}`);
+      if (!INTEGER.test(value))
+        fail(name, 'type integer', `must be an integer, got ${JSON.stringify(value)}`);
       const number = BigInt(value);
       if (spec.min !== undefined && number < BigInt(spec.min)) {
         fail(name, `min ${spec.min}`, `must be at least ${spec.min}, got ${number}`);
@@ -51,7 +56,10 @@ function checkValue(name: string, spec: InputSpec, value: string): string {
  * Checks raw `name → value` strings against the manifest's inputs, fills in defaults and returns every
  * declared input's value (keys sorted). Throws a LilypadError naming the input and the rule it broke.
  */
-export function validateInputs(manifest: ModuleManifest, raw: Record<string, string>): Record<string, string> {
+export function validateInputs(
+  manifest: ModuleManifest,
+  raw: Record<string, string>,
+): Record<string, string> {
   const known = Object.keys(manifest.inputs).sort();
   for (const name of Object.keys(raw)) {
     if (!Object.hasOwn(manifest.inputs, name)) {
@@ -91,7 +99,10 @@ export function parseCanonicalInputs(text: string): Record<string, string> {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new LilypadError('the job inputs are not JSON', { details: (error as Error).message, cause: error });
+    throw new LilypadError('the job inputs are not JSON', {
+      details: (error as Error).message,
+      cause: error,
+    });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new LilypadError('the job inputs must be a JSON object of strings');

@@ -107,7 +107,7 @@ export const moduleManifestSchema = z
         }
       }
     };
-    manifest.entry.args.forEach((arg, i) => check(arg, ['entry', 'args', i]));
+    for (const [i, arg] of manifest.entry.args.entries()) check(arg, ['entry', 'args', i]);
     for (const [key, value] of Object.entries(manifest.entry.env ?? {})) check(value, ['entry', 'env', key]);
   });
 

@@ -4,6 +4,8 @@
 // padded to the widest line's display width (East Asian wide characters count 2, combining marks 0).
 // Everything works on Unicode code points decoded from UTF-8 argv and is encoded back to UTF-8.
 
+// Compiled in for `--use abort=assembly/abort/cowsayAbort` (asconfig.json).
+import './abort';
 import { args_get, args_sizes_get, fd_write, proc_exit } from './wasi_snapshot_preview1';
 
 // Text::Wrap: a line holds at most `columns - 1` characters.
@@ -22,18 +24,18 @@ const COW: string =
 
 // Perl's `\s` on character strings: Unicode White_Space.
 function isSpace(c: i32): bool {
-  if (c == 0x20 || (c >= 0x09 && c <= 0x0d)) return true;
+  if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) return true;
   if (c < 0x85) return false;
   return (
-    c == 0x85 ||
-    c == 0xa0 ||
-    c == 0x1680 ||
+    c === 0x85 ||
+    c === 0xa0 ||
+    c === 0x1680 ||
     (c >= 0x2000 && c <= 0x200a) ||
-    c == 0x2028 ||
-    c == 0x2029 ||
-    c == 0x202f ||
-    c == 0x205f ||
-    c == 0x3000
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000
   );
 }
 
@@ -45,35 +47,35 @@ function isMark(c: i32): bool {
     (c >= 0x0300 && c <= 0x036f) ||
     (c >= 0x0483 && c <= 0x0489) ||
     (c >= 0x0591 && c <= 0x05bd) ||
-    c == 0x05bf ||
-    c == 0x05c1 ||
-    c == 0x05c2 ||
-    c == 0x05c4 ||
-    c == 0x05c5 ||
-    c == 0x05c7 ||
+    c === 0x05bf ||
+    c === 0x05c1 ||
+    c === 0x05c2 ||
+    c === 0x05c4 ||
+    c === 0x05c5 ||
+    c === 0x05c7 ||
     (c >= 0x0610 && c <= 0x061a) ||
     (c >= 0x064b && c <= 0x065f) ||
-    c == 0x0670 ||
+    c === 0x0670 ||
     (c >= 0x06d6 && c <= 0x06dc) ||
     (c >= 0x06df && c <= 0x06e4) ||
-    c == 0x06e7 ||
-    c == 0x06e8 ||
+    c === 0x06e7 ||
+    c === 0x06e8 ||
     (c >= 0x06ea && c <= 0x06ed) ||
     (c >= 0x0900 && c <= 0x0903) ||
     (c >= 0x093a && c <= 0x093c) ||
     (c >= 0x093e && c <= 0x094f) ||
     (c >= 0x0951 && c <= 0x0957) ||
-    c == 0x0962 ||
-    c == 0x0963 ||
-    c == 0x0e31 ||
+    c === 0x0962 ||
+    c === 0x0963 ||
+    c === 0x0e31 ||
     (c >= 0x0e34 && c <= 0x0e3a) ||
     (c >= 0x0e47 && c <= 0x0e4e) ||
     (c >= 0x1ab0 && c <= 0x1aff) ||
     (c >= 0x1dc0 && c <= 0x1dff) ||
     (c >= 0x20d0 && c <= 0x20ff) ||
     (c >= 0x302a && c <= 0x302f) ||
-    c == 0x3099 ||
-    c == 0x309a ||
+    c === 0x3099 ||
+    c === 0x309a ||
     (c >= 0xfe00 && c <= 0xfe0f) ||
     (c >= 0xfe20 && c <= 0xfe2f) ||
     (c >= 0xe0100 && c <= 0xe01ef)
@@ -84,53 +86,53 @@ function isMark(c: i32): bool {
 function width(c: i32): i32 {
   if (c < 0x20 || (c >= 0x7f && c < 0xa0)) return 0;
   if (c < 0x300) return 1;
-  if (isMark(c) || (c >= 0x200b && c <= 0x200f) || (c >= 0x2060 && c <= 0x2064) || c == 0xfeff) return 0;
+  if (isMark(c) || (c >= 0x200b && c <= 0x200f) || (c >= 0x2060 && c <= 0x2064) || c === 0xfeff) return 0;
   if (
     (c >= 0x1100 && c <= 0x115f) ||
-    c == 0x231a ||
-    c == 0x231b ||
-    c == 0x2329 ||
-    c == 0x232a ||
+    c === 0x231a ||
+    c === 0x231b ||
+    c === 0x2329 ||
+    c === 0x232a ||
     (c >= 0x23e9 && c <= 0x23ec) ||
-    c == 0x23f0 ||
-    c == 0x23f3 ||
-    c == 0x25fd ||
-    c == 0x25fe ||
-    c == 0x2614 ||
-    c == 0x2615 ||
+    c === 0x23f0 ||
+    c === 0x23f3 ||
+    c === 0x25fd ||
+    c === 0x25fe ||
+    c === 0x2614 ||
+    c === 0x2615 ||
     (c >= 0x2648 && c <= 0x2653) ||
-    c == 0x267f ||
-    c == 0x2693 ||
-    c == 0x26a1 ||
-    c == 0x26aa ||
-    c == 0x26ab ||
-    c == 0x26bd ||
-    c == 0x26be ||
-    c == 0x26c4 ||
-    c == 0x26c5 ||
-    c == 0x26ce ||
-    c == 0x26d4 ||
-    c == 0x26ea ||
-    c == 0x26f2 ||
-    c == 0x26f3 ||
-    c == 0x26f5 ||
-    c == 0x26fa ||
-    c == 0x26fd ||
-    c == 0x2705 ||
-    c == 0x270a ||
-    c == 0x270b ||
-    c == 0x2728 ||
-    c == 0x274c ||
-    c == 0x274e ||
+    c === 0x267f ||
+    c === 0x2693 ||
+    c === 0x26a1 ||
+    c === 0x26aa ||
+    c === 0x26ab ||
+    c === 0x26bd ||
+    c === 0x26be ||
+    c === 0x26c4 ||
+    c === 0x26c5 ||
+    c === 0x26ce ||
+    c === 0x26d4 ||
+    c === 0x26ea ||
+    c === 0x26f2 ||
+    c === 0x26f3 ||
+    c === 0x26f5 ||
+    c === 0x26fa ||
+    c === 0x26fd ||
+    c === 0x2705 ||
+    c === 0x270a ||
+    c === 0x270b ||
+    c === 0x2728 ||
+    c === 0x274c ||
+    c === 0x274e ||
     (c >= 0x2753 && c <= 0x2755) ||
-    c == 0x2757 ||
+    c === 0x2757 ||
     (c >= 0x2795 && c <= 0x2797) ||
-    c == 0x27b0 ||
-    c == 0x27bf ||
-    c == 0x2b1b ||
-    c == 0x2b1c ||
-    c == 0x2b50 ||
-    c == 0x2b55 ||
+    c === 0x27b0 ||
+    c === 0x27bf ||
+    c === 0x2b1b ||
+    c === 0x2b1c ||
+    c === 0x2b50 ||
+    c === 0x2b55 ||
     (c >= 0x2e80 && c <= 0x303e) ||
     (c >= 0x3041 && c <= 0x33ff) ||
     (c >= 0x3400 && c <= 0x4dbf) ||
@@ -146,9 +148,9 @@ function width(c: i32): i32 {
     (c >= 0x16fe0 && c <= 0x16fe4) ||
     (c >= 0x17000 && c <= 0x18aff) ||
     (c >= 0x1b000 && c <= 0x1b2ff) ||
-    c == 0x1f004 ||
-    c == 0x1f0cf ||
-    c == 0x1f18e ||
+    c === 0x1f004 ||
+    c === 0x1f0cf ||
+    c === 0x1f18e ||
     (c >= 0x1f191 && c <= 0x1f19a) ||
     (c >= 0x1f200 && c <= 0x1f251) ||
     (c >= 0x1f300 && c <= 0x1f64f) ||
@@ -201,7 +203,7 @@ function decodeUtf8(start: usize, end: usize, out: Array<i32>): void {
         break;
       }
       const b = <i32>load<u8>(q);
-      if ((b & 0xc0) != 0x80) {
+      if ((b & 0xc0) !== 0x80) {
         ok = false;
         break;
       }
@@ -238,22 +240,22 @@ function encodeUtf8(c: i32, out: Array<u8>): void {
 
 // argv[1..] joined by single spaces (argv[0] is the program name).
 function readMessage(): Array<i32> {
-  const message = new Array<i32>();
+  const message: i32[] = [];
   const sizes = new ArrayBuffer(8);
   const sizesPtr = changetype<usize>(sizes);
-  if (args_sizes_get(sizesPtr, sizesPtr + 4) != 0) return message;
+  if (args_sizes_get(sizesPtr, sizesPtr + 4) !== 0) return message;
   const argc = load<u32>(sizesPtr);
   const bufSize = load<u32>(sizesPtr + 4);
   const argv = new ArrayBuffer(<i32>(argc * 4 + 4));
   const buf = new ArrayBuffer(<i32>(bufSize + 1));
   const argvPtr = changetype<usize>(argv);
   const bufPtr = changetype<usize>(buf);
-  if (args_get(argvPtr, bufPtr) != 0) return message;
+  if (args_get(argvPtr, bufPtr) !== 0) return message;
   for (let i: u32 = 1; i < argc; i++) {
     if (i > 1) message.push(SPACE);
-    const start = load<usize>(argvPtr + (<usize>i << 2));
+    const start = load<usize>(argvPtr + ((<usize>i) << 2));
     let end = start;
-    while (load<u8>(end) != 0) end++;
+    while (load<u8>(end) !== 0) end++;
     decodeUtf8(start, end, message);
   }
   return message;
@@ -261,9 +263,9 @@ function readMessage(): Array<i32> {
 
 // Text::Wrap's characters: a code point and the combining marks that follow it.
 function unitStarts(text: Array<i32>): Array<i32> {
-  const starts = new Array<i32>();
+  const starts: i32[] = [];
   for (let i = 0; i < text.length; i++) {
-    if (i == 0 || !isMark(text[i])) starts.push(i);
+    if (i === 0 || !isMark(text[i])) starts.push(i);
   }
   starts.push(text.length);
   return starts;
@@ -297,7 +299,7 @@ function wrap(text: Array<i32>, out: Array<i32>): void {
     const longest = min(LINE_LENGTH, units - pos);
     let found = -1;
     for (let k = longest; k >= 0; k--) {
-      if (pos + k == units || isSpace(text[starts[pos + k]])) {
+      if (pos + k === units || isSpace(text[starts[pos + k]])) {
         found = k;
         break;
       }
@@ -327,21 +329,21 @@ function wrap(text: Array<i32>, out: Array<i32>): void {
 
 // `\n\s+`: a newline followed by white space separates paragraphs.
 function isParagraphBreak(text: Array<i32>, i: i32): bool {
-  return text[i] == NEWLINE && i + 1 < text.length && isSpace(text[i + 1]);
+  return text[i] === NEWLINE && i + 1 < text.length && isSpace(text[i + 1]);
 }
 
 // Text::Wrap::fill: paragraphs are split at a newline followed by white space, white space runs become
 // one space, and the wrapped paragraphs are joined by a blank line. Then split into lines like Perl's
 // `split("\n", ...)`, which drops trailing empty lines.
 function fillLines(message: Array<i32>): Array<Array<i32>> {
-  const paragraphs = new Array<Array<i32>>();
-  let current = new Array<i32>();
+  const paragraphs: Array<i32>[] = [];
+  let current: i32[] = [];
   let i = 0;
   while (i < message.length) {
     const c = message[i];
     if (isParagraphBreak(message, i)) {
       paragraphs.push(current);
-      current = new Array<i32>();
+      current = [] as i32[];
       i++;
       while (i < message.length && isSpace(message[i])) i++;
       continue;
@@ -357,9 +359,9 @@ function fillLines(message: Array<i32>): Array<Array<i32>> {
   }
   paragraphs.push(current);
   // Perl's split drops trailing empty fields.
-  while (paragraphs.length > 0 && paragraphs[paragraphs.length - 1].length == 0) paragraphs.pop();
+  while (paragraphs.length > 0 && paragraphs[paragraphs.length - 1].length === 0) paragraphs.pop();
 
-  const filled = new Array<i32>();
+  const filled: i32[] = [];
   for (let p = 0; p < paragraphs.length; p++) {
     if (p > 0) {
       filled.push(NEWLINE);
@@ -368,18 +370,18 @@ function fillLines(message: Array<i32>): Array<Array<i32>> {
     wrap(paragraphs[p], filled);
   }
 
-  const lines = new Array<Array<i32>>();
-  let line = new Array<i32>();
+  const lines: Array<i32>[] = [];
+  let line: i32[] = [];
   for (let k = 0; k < filled.length; k++) {
-    if (filled[k] == NEWLINE) {
+    if (filled[k] === NEWLINE) {
       lines.push(line);
-      line = new Array<i32>();
+      line = [] as i32[];
     } else {
       line.push(filled[k]);
     }
   }
   lines.push(line);
-  while (lines.length > 0 && lines[lines.length - 1].length == 0) lines.pop();
+  while (lines.length > 0 && lines[lines.length - 1].length === 0) lines.pop();
   return lines;
 }
 
@@ -409,14 +411,14 @@ function pushBalloonLine(out: Array<u8>, left: string, line: Array<i32>, widest:
 }
 
 function render(lines: Array<Array<i32>>): Array<u8> {
-  const out = new Array<u8>();
+  const out: u8[] = [];
   let widest = 0;
   for (let i = 0; i < lines.length; i++) widest = max(widest, lineWidth(lines[i]));
   out.push(0x20);
   pushRepeat(out, 0x5f, widest + 2);
   out.push(0x0a);
   if (lines.length < 2) {
-    pushBalloonLine(out, '<', lines.length == 1 ? lines[0] : new Array<i32>(), widest, '>');
+    pushBalloonLine(out, '<', lines.length === 1 ? lines[0] : ([] as i32[]), widest, '>');
   } else {
     pushBalloonLine(out, '/', lines[0], widest, '\\');
     for (let i = 1; i < lines.length - 1; i++) pushBalloonLine(out, '|', lines[i], widest, '|');
@@ -441,33 +443,12 @@ function writeAll(fd: u32, bytes: Array<u8>): bool {
   while (offset < total) {
     store<usize>(iovPtr, dataPtr + offset);
     store<usize>(iovPtr + 4, total - offset);
-    if (fd_write(fd, iovPtr, 1, iovPtr + 8) != 0) return false;
+    if (fd_write(fd, iovPtr, 1, iovPtr + 8) !== 0) return false;
     const written = load<usize>(iovPtr + 8);
-    if (written == 0) return false;
+    if (written === 0) return false;
     offset += written;
   }
   return true;
-}
-
-// Replaces AssemblyScript's `env.abort` import (see asconfig.json): report on stderr and exit 134,
-// like a C program that calls abort().
-function cowsayAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
-  const out = new Array<u8>();
-  pushAscii(out, 'cowsay: abort');
-  if (message !== null) {
-    pushAscii(out, ': ');
-    const text = String.UTF8.encode(message);
-    const bytes = Uint8Array.wrap(text);
-    for (let i = 0; i < bytes.length; i++) out.push(bytes[i]);
-  }
-  if (fileName !== null) {
-    pushAscii(out, ' at ');
-    pushAscii(out, fileName);
-    pushAscii(out, ':' + line.toString() + ':' + column.toString());
-  }
-  out.push(0x0a);
-  writeAll(2, out);
-  proc_exit(134);
 }
 
 if (!writeAll(1, render(fillLines(readMessage())))) proc_exit(1);

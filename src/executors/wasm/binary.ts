@@ -75,11 +75,15 @@ export type MemoryLimits = { initialPages: bigint; maxPages: bigint };
  * resulting limits. Throws MemoryLimitError when a memory's initial size is already over the limit.
  * Imported memories are not touched: the executor refuses every import outside WASI anyway.
  */
-export function limitMemory(bytes: Uint8Array, limitPages: number): { bytes: Uint8Array; memories: MemoryLimits[] } {
+export function limitMemory(
+  bytes: Uint8Array,
+  limitPages: number,
+): { bytes: Uint8Array; memories: MemoryLimits[] } {
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
     throw invalid('missing the \\0asm header');
   }
-  if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) throw invalid('unsupported version');
+  if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0)
+    throw invalid('unsupported version');
   const limit = BigInt(limitPages);
   const reader = new Reader(bytes, 8);
   while (reader.offset < bytes.length) {
@@ -99,7 +103,8 @@ export function limitMemory(bytes: Uint8Array, limitPages: number): { bytes: Uin
     const memories: MemoryLimits[] = [];
     for (let i = 0n; i < count; i++) {
       const flags = Number(section.leb());
-      if (flags & ~(HAS_MAX | SHARED | MEMORY64)) throw invalid(`unsupported memory flags 0x${flags.toString(16)}`);
+      if (flags & ~(HAS_MAX | SHARED | MEMORY64))
+        throw invalid(`unsupported memory flags 0x${flags.toString(16)}`);
       const initial = section.leb();
       const declaredMax = flags & HAS_MAX ? section.leb() : undefined;
       if (initial > limit) throw new MemoryLimitError(initial, limitPages);
@@ -108,7 +113,9 @@ export function limitMemory(bytes: Uint8Array, limitPages: number): { bytes: Uin
       memories.push({ initialPages: initial, maxPages: max });
     }
     if (section.offset !== end) throw invalid('memory section has trailing bytes');
-    const rewritten = new Uint8Array(bytes.length - (end - start) + 1 + leb(BigInt(content.length)).length + content.length);
+    const rewritten = new Uint8Array(
+      bytes.length - (end - start) + 1 + leb(BigInt(content.length)).length + content.length,
+    );
     rewritten.set(bytes.subarray(0, start), 0);
     let at = start;
     for (const b of [MEMORY_SECTION, ...leb(BigInt(content.length)), ...content]) rewritten[at++] = b;

@@ -17,7 +17,11 @@ export interface WasmInstance {
 
 export type WasmImports = Record<string, Record<string, unknown>>;
 
-export type WasmDescriptor = { module: string; name: string; kind: 'function' | 'table' | 'memory' | 'global' | 'tag' };
+export type WasmDescriptor = {
+  module: string;
+  name: string;
+  kind: 'function' | 'table' | 'memory' | 'global' | 'tag';
+};
 
 export interface WasmApi {
   compile(bytes: Uint8Array): Promise<WasmModule>;

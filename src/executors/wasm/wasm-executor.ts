@@ -105,7 +105,10 @@ async function fileHash(path: string): Promise<{ hash: string; bytes?: Uint8Arra
 
 function checkInterface(module: WasmModule, name: string): void {
   const refused = WebAssembly.Module.imports(module).filter(
-    (entry) => entry.module !== 'wasi_snapshot_preview1' || entry.kind !== 'function' || !WASI_FUNCTIONS.has(entry.name),
+    (entry) =>
+      entry.module !== 'wasi_snapshot_preview1' ||
+      entry.kind !== 'function' ||
+      !WASI_FUNCTIONS.has(entry.name),
   );
   if (refused.length > 0) {
     const list = refused.map((entry) => `${entry.module}.${entry.name} (${entry.kind})`).join(', ');
@@ -186,7 +189,10 @@ function argumentValue(arg: EntryArgument, inputs: Record<string, string>, where
 
 /** argv[0] is the module name, then the manifest's arguments with inputs as whole elements. */
 export function moduleArgs(manifest: ModuleManifest, inputs: Record<string, string>): string[] {
-  return [manifest.name, ...manifest.entry.args.map((arg, i) => argumentValue(arg, inputs, `entry.args[${i}]`))];
+  return [
+    manifest.name,
+    ...manifest.entry.args.map((arg, i) => argumentValue(arg, inputs, `entry.args[${i}]`)),
+  ];
 }
 
 /** The environment, keys inserted in sorted order (WASI passes them in insertion order). */
@@ -199,7 +205,8 @@ export function moduleEnv(manifest: ModuleManifest, inputs: Record<string, strin
 
 /** The memory limit in pages: the manifest's (memoryPages, else spec.ram), lowered by the job's. */
 export function memoryLimitPages(manifest: ModuleManifest, memoryBytes?: number): number {
-  const fromManifest = manifest.memoryPages ?? Math.floor((manifest.spec.ram * 1024 * 1024) / WASM_PAGE_BYTES);
+  const fromManifest =
+    manifest.memoryPages ?? Math.floor((manifest.spec.ram * 1024 * 1024) / WASM_PAGE_BYTES);
   let pages = Math.min(Math.max(1, fromManifest), MAX_PAGES);
   if (memoryBytes !== undefined) pages = Math.min(pages, Math.floor(memoryBytes / WASM_PAGE_BYTES));
   return Math.max(0, pages);
@@ -211,6 +218,14 @@ async function createBundle(bundleDir: string): Promise<void> {
     throw new LilypadError(`the result bundle folder ${bundleDir} is not empty`);
   }
   await mkdir(join(bundleDir, 'outputs'));
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
 }
 
 type Outcome = { status: ExecutionStatus; exitCode: number; memoryPeakBytes?: number; message?: string };
@@ -255,7 +270,13 @@ export class WasmExecutor implements Executor {
     let outcome: Outcome;
     if (refused) outcome = refused;
     else if (options.signal?.aborted) outcome = { status: 'cancelled', exitCode: 130, memoryPeakBytes: 0 };
-    else outcome = await this.#runWorker(prepared as Prepared, job, { args, env, seed, wallTimeMs, outputLimit }, options);
+    else
+      outcome = await this.#runWorker(
+        prepared as Prepared,
+        job,
+        { args, env, seed, wallTimeMs, outputLimit },
+        options,
+      );
     const wallTime = performance.now() - started;
 
     await writeFile(join(job.bundleDir, 'exitCode'), `${outcome.exitCode}\n`);
@@ -279,7 +300,13 @@ export class WasmExecutor implements Executor {
   async #runWorker(
     prepared: Prepared,
     job: ExecutionJob,
-    run: { args: string[]; env: Record<string, string>; seed: Uint8Array; wallTimeMs: number; outputLimit: number },
+    run: {
+      args: string[];
+      env: Record<string, string>;
+      seed: Uint8Array;
+      wallTimeMs: number;
+      outputLimit: number;
+    },
     options: RunOptions,
   ): Promise<Outcome> {
     const url = await workerEntry();
@@ -311,7 +338,7 @@ export class WasmExecutor implements Executor {
         resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 },
       });
     } catch (error) {
-      for (const fd of [stdinFd, stdoutFd, stderrFd]) closeSync(fd);
+      for (const fd of [stdinFd, stdoutFd, stderrFd]) closeQuietly(fd);
       throw error;
     }
     liveWorkers++;
@@ -357,7 +384,8 @@ export class WasmExecutor implements Executor {
       });
       worker.once('error', (error) => {
         // Before the module started it is our failure, not the job's.
-        if (!started) fail(new LilypadError(`the WASM worker failed to start: ${error.message}`, { cause: error }));
+        if (!started)
+          fail(new LilypadError(`the WASM worker failed to start: ${error.message}`, { cause: error }));
         else settle({ status: 'failed', exitCode: 134, message: `worker error: ${error.message}` });
       });
       worker.once('exit', (code) => {
@@ -367,7 +395,7 @@ export class WasmExecutor implements Executor {
     }).finally(async () => {
       await worker.terminate();
       await exited;
-      for (const fd of [stdinFd, stdoutFd, stderrFd]) closeSync(fd);
+      for (const fd of [stdinFd, stdoutFd, stderrFd]) closeQuietly(fd);
     });
     return { ...outcome, memoryPeakBytes: outcome.memoryPeakBytes ?? lastSeenMemory() };
   }
