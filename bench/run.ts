@@ -24,7 +24,9 @@ const width = Math.max(...Object.keys(figures).map((k) => k.length));
 const table = [
   `| ${'figure'.padEnd(width)} | value |`,
   `| ${'-'.repeat(width)} | ----- |`,
-  ...Object.entries(figures).map(([k, v]) => `| ${k.padEnd(width)} | ${Number.isInteger(v) ? v : v.toFixed(1)} |`),
+  ...Object.entries(figures).map(
+    ([k, v]) => `| ${k.padEnd(width)} | ${Number.isInteger(v) ? v : v.toFixed(1)} |`,
+  ),
 ].join('\n');
 await writeFile(new URL('results.json', import.meta.url), `${JSON.stringify(figures, null, 2)}\n`);
 await writeFile(new URL('results.md', import.meta.url), `${table}\n`);

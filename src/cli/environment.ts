@@ -29,7 +29,9 @@ export function dataDir(flag?: string): string {
 
 export function privateKeyFrom(value: string | undefined, what = 'WEB3_PRIVATE_KEY'): Hex {
   if (!value) {
-    throw new LilypadError(`${what} is not set`, { hint: 'export WEB3_PRIVATE_KEY=0x… (the account that signs and pays)' });
+    throw new LilypadError(`${what} is not set`, {
+      hint: 'export WEB3_PRIVATE_KEY=0x… (the account that signs and pays)',
+    });
   }
   const key = value.startsWith('0x') ? value : `0x${value}`;
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) {

@@ -8,7 +8,9 @@ import { registerRun } from './commands/run.js';
 import { registerSolver } from './commands/solver.js';
 import { environmentHelp } from './environment.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 const program = new Command('lilypad')
   .version(version)
@@ -34,6 +36,8 @@ registerResourceProvider(program);
 try {
   await program.parseAsync();
 } catch (error) {
-  process.stderr.write(`error: ${error instanceof LilypadError ? error.describe() : (error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(
+    `error: ${error instanceof LilypadError ? error.describe() : ((error as Error).stack ?? String(error))}\n`,
+  );
   process.exitCode = 1;
 }

@@ -32,18 +32,26 @@ const healthSchema = z.object({
 });
 
 /** Reads the network's addresses from its solver and checks that the RPC serves the same chain. */
-export async function discoverNetwork(solverUrl: string, rpcUrl: string): Promise<{ network: NetworkConfig; mediators: Address[] }> {
+export async function discoverNetwork(
+  solverUrl: string,
+  rpcUrl: string,
+): Promise<{ network: NetworkConfig; mediators: Address[] }> {
   let body: unknown;
   try {
     const response = await fetch(`${solverUrl.replace(/\/+$/, '')}/api/v1/health`);
     body = await response.json();
   } catch (cause) {
-    throw new LilypadError(`cannot reach the solver at ${solverUrl}`, { cause, hint: 'check LILYPAD_SOLVER_URL' });
+    throw new LilypadError(`cannot reach the solver at ${solverUrl}`, {
+      cause,
+      hint: 'check LILYPAD_SOLVER_URL',
+    });
   }
   const health = parseWire(healthSchema, body, 'solver health answer');
   const chainId = await publicClientFor(rpcUrl, health.chainId).getChainId();
   if (chainId !== health.chainId) {
-    throw new LilypadError(`the solver is on chain ${health.chainId} but WEB3_RPC_URL serves chain ${chainId}`);
+    throw new LilypadError(
+      `the solver is on chain ${health.chainId} but WEB3_RPC_URL serves chain ${chainId}`,
+    );
   }
   const { mediators, ...rest } = health;
   return { network: { ...rest, rpcUrl, solverUrl }, mediators };
@@ -51,11 +59,18 @@ export async function discoverNetwork(solverUrl: string, rpcUrl: string): Promis
 
 const jobCreatorKey = () => devAccounts.find((a) => a.role === 'jobCreator')?.privateKey as Hex;
 
-export async function networkForRun(options: { dataDir: string; logger: Logger; onEmbeddedStart?: () => void }): Promise<RunNetwork> {
+export async function networkForRun(options: {
+  dataDir: string;
+  logger: Logger;
+  onEmbeddedStart?: () => void;
+}): Promise<RunNetwork> {
   const solverUrl = env('LILYPAD_SOLVER_URL');
   if (solverUrl) {
     const rpcUrl = env('WEB3_RPC_URL');
-    if (!rpcUrl) throw new LilypadError('LILYPAD_SOLVER_URL is set but WEB3_RPC_URL is not', { hint: 'set both, or neither for a local devnet' });
+    if (!rpcUrl)
+      throw new LilypadError('LILYPAD_SOLVER_URL is set but WEB3_RPC_URL is not', {
+        hint: 'set both, or neither for a local devnet',
+      });
     const privateKey = privateKeyFrom(env('WEB3_PRIVATE_KEY'));
     const { network, mediators } = await discoverNetwork(solverUrl, rpcUrl);
     return { network, privateKey, mediators, source: 'configured', stop: async () => {} };
@@ -63,7 +78,13 @@ export async function networkForRun(options: { dataDir: string; logger: Logger; 
   const privateKey = env('WEB3_PRIVATE_KEY') ? privateKeyFrom(env('WEB3_PRIVATE_KEY')) : jobCreatorKey();
   const running = await readDevnetState(options.dataDir);
   if (running) {
-    return { network: running.network, privateKey, mediators: running.mediators, source: 'devnet', stop: async () => {} };
+    return {
+      network: running.network,
+      privateKey,
+      mediators: running.mediators,
+      source: 'devnet',
+      stop: async () => {},
+    };
   }
   options.onEmbeddedStart?.();
   const dir = await mkdtemp(join(options.dataDir, 'embedded-'));

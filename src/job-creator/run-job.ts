@@ -11,8 +11,8 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { publicClientFor, walletClientFor } from '../chain/clients.js';
 import { accept } from '../chain/deals.js';
 import { ensureEscrow } from '../chain/escrow.js';
-import { resolveModule } from '../modules/resolve.js';
 import { canonicalInputs, validateInputs } from '../modules/inputs.js';
+import { resolveModule } from '../modules/resolve.js';
 import { dealDifferences, deriveDeal } from '../protocol/derive-deal.js';
 import {
   type Deal,
@@ -121,8 +121,12 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     };
     const onAbort = () => finish(new JobFailedError('the job was cancelled', { cause: signal?.reason }));
     signal?.addEventListener('abort', onAbort, { once: true });
-    // Events are handled one at a time, in order.
-    let queue = Promise.resolve();
+    // Events are handled one at a time, in order, and only once the offer is posted (the solver may
+    // match it before its answer to the post arrives).
+    let markPosted: () => void = () => {};
+    let queue = new Promise<void>((resolve) => {
+      markPosted = resolve;
+    });
     const onEvent = (event: SolverEvent) => {
       queue = queue.then(() => handle(event)).catch((error: unknown) => finish(error));
     };
@@ -143,7 +147,9 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           });
           const differences = dealDifferences(expected, event.deal);
           if (differences.length > 0) {
-            throw new JobFailedError(`the solver proposed a deal that does not follow from the offers (${differences.join(', ')})`);
+            throw new JobFailedError(
+              `the solver proposed a deal that does not follow from the offers (${differences.join(', ')})`,
+            );
           }
           dealId = event.dealId;
           deal = event.deal;
@@ -151,7 +157,8 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           // The provider fetches the module from the directory; publish it before agreeing.
           if (!(await solver.hasBlock(module.cid))) {
             const root = await importFolder(blockstore, module.dir);
-            if (root.toString() !== module.cid) throw new JobFailedError(`module ${options.module} changed while running`);
+            if (root.toString() !== module.cid)
+              throw new JobFailedError(`module ${options.module} changed while running`);
             await solver.uploadCar(dealId, await exportCar(blockstore, root));
           }
           await solver.signDeal(dealId, await account.signTypedData(dealTypedData(network, deal)));
@@ -169,7 +176,10 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           deal = undefined;
           const job = await solver.getJobOffer(offerId);
           if (job.status !== 'queued') throw new JobFailedError(`the deal was cancelled: ${event.reason}`);
-          progress({ type: 'job:queued', reason: `the matched deal was cancelled (${event.reason}); waiting for another` });
+          progress({
+            type: 'job:queued',
+            reason: `the matched deal was cancelled (${event.reason}); waiting for another`,
+          });
           return;
         }
         case 'deal:results-submitted': {
@@ -178,7 +188,9 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           const resultDir = join(dataDir, 'downloaded-files', event.resultCID);
           // Written beside, then moved into place: a folder under its CID's name is always complete.
           const partial = `${resultDir}.partial-${randomBytes(4).toString('hex')}`;
-          const fetched = await downloadFolder(network.solverUrl, event.resultCID, blockstore, partial, { signal });
+          const fetched = await downloadFolder(network.solverUrl, event.resultCID, blockstore, partial, {
+            signal,
+          });
           await rm(resultDir, { recursive: true, force: true });
           await rename(partial, resultDir);
           progress({ type: 'job:result-verified', resultCID: event.resultCID, path: resultDir, ...fetched });
@@ -200,7 +212,10 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           return;
         }
         case 'deal:settled':
-          if (event.dealId === dealId) throw new JobFailedError(`the deal settled (state ${event.state}) before the result was accepted`);
+          if (event.dealId === dealId)
+            throw new JobFailedError(
+              `the deal settled (state ${event.state}) before the result was accepted`,
+            );
           return;
       }
     };
@@ -210,6 +225,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       const signature = await account.signTypedData(jobOfferTypedData(network, offer));
       await solver.postJobOffer({ offer, signature });
       progress({ type: 'job:offer-posted', jobOfferId: offerId });
+      markPosted();
     })().catch((error: unknown) => finish(error));
   });
 }

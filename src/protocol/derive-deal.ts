@@ -45,7 +45,9 @@ export function dealDifferences(a: Deal, b: Deal): string[] {
     const x = a[key];
     const y = b[key];
     if (Array.isArray(x) && Array.isArray(y)) {
-      return x.length !== y.length || x.some((v, i) => String(v).toLowerCase() !== String(y[i]).toLowerCase());
+      return (
+        x.length !== y.length || x.some((v, i) => String(v).toLowerCase() !== String(y[i]).toLowerCase())
+      );
     }
     return String(x).toLowerCase() !== String(y).toLowerCase();
   });

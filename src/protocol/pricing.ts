@@ -4,7 +4,10 @@ import type { Deal } from './eip712.js';
 const BPS = 10_000n;
 
 /** What the job creator pays: the resource provider's price for the work done, capped at P. */
-export function jobCost(deal: Pick<Deal, 'fixedPrice' | 'pricePerInstruction' | 'paymentCollateral'>, instructionCount: bigint): bigint {
+export function jobCost(
+  deal: Pick<Deal, 'fixedPrice' | 'pricePerInstruction' | 'paymentCollateral'>,
+  instructionCount: bigint,
+): bigint {
   const price = deal.fixedPrice + deal.pricePerInstruction * instructionCount;
   return price < deal.paymentCollateral ? price : deal.paymentCollateral;
 }

@@ -28,7 +28,9 @@ export async function signRequest(
 ): Promise<Record<string, string>> {
   const timestamp = String(Date.now());
   const nonce = randomBytes(16).toString('hex');
-  const signature = await account.signMessage({ message: requestMessage(method, path, timestamp, nonce, body) });
+  const signature = await account.signMessage({
+    message: requestMessage(method, path, timestamp, nonce, body),
+  });
   return {
     [header.address]: account.address,
     [header.timestamp]: timestamp,
@@ -59,7 +61,12 @@ export class ReplayGuard {
 
 /** Checks a signed request and returns its sender, or throws a RequestAuthError that says why. */
 export async function verifyRequest(
-  request: { method: string; path: string; headers: Record<string, string | string[] | undefined>; body: Uint8Array },
+  request: {
+    method: string;
+    path: string;
+    headers: Record<string, string | string[] | undefined>;
+    body: Uint8Array;
+  },
   guard: ReplayGuard,
   now = Date.now(),
 ): Promise<Address> {
@@ -93,6 +100,7 @@ export async function verifyRequest(
   if (signer.toLowerCase() !== address.toLowerCase()) {
     throw new RequestAuthError('the request signature does not match its address');
   }
-  if (!guard.claim(`${signer}:${nonce}`, now)) throw new RequestAuthError('this request was already used (replay)');
+  if (!guard.claim(`${signer}:${nonce}`, now))
+    throw new RequestAuthError('this request was already used (replay)');
   return signer;
 }

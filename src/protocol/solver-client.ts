@@ -53,7 +53,11 @@ export class SolverClient {
   }
 
   async getJobOffer(id: Hex): Promise<JobOfferView> {
-    return parseWire(jobOfferViewSchema, await this.#request('GET', `/api/v1/job-offers/${id}`), 'job offer view');
+    return parseWire(
+      jobOfferViewSchema,
+      await this.#request('GET', `/api/v1/job-offers/${id}`),
+      'job offer view',
+    );
   }
 
   async getDeal(id: Hex): Promise<DealView> {
@@ -82,7 +86,10 @@ export class SolverClient {
   }
 
   /** Opens the event socket; resolves once the first connection is up. */
-  async subscribe(onEvent: (event: SolverEvent) => void, options: { signal?: AbortSignal } = {}): Promise<EventSubscription> {
+  async subscribe(
+    onEvent: (event: SolverEvent) => void,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<EventSubscription> {
     let closed = false;
     let socket: WebSocket | undefined;
     let retryDelay = 100;
@@ -106,7 +113,12 @@ export class SolverClient {
           resolve();
         });
         ws.once('unexpected-response', (_req, res) =>
-          reject(new SolverRequestError(res.statusCode ?? 0, `the solver refused the event socket (${res.statusCode})`)),
+          reject(
+            new SolverRequestError(
+              res.statusCode ?? 0,
+              `the solver refused the event socket (${res.statusCode})`,
+            ),
+          ),
         );
         ws.once('error', (cause) =>
           reject(new SolverRequestError(0, `cannot reach the solver at ${this.url}`, { cause })),
@@ -134,9 +146,13 @@ export class SolverClient {
     options: { signed?: boolean } = {},
   ): Promise<T> {
     const isBytes = body instanceof Uint8Array;
-    const payload = body === undefined ? new Uint8Array() : isBytes ? body : new TextEncoder().encode(JSON.stringify(body));
-    const headers: Record<string, string> = options.signed ? await signRequest(this.#account, method, path, payload) : {};
-    if (body !== undefined) headers['content-type'] = isBytes ? 'application/vnd.ipld.car' : 'application/json';
+    const payload =
+      body === undefined ? new Uint8Array() : isBytes ? body : new TextEncoder().encode(JSON.stringify(body));
+    const headers: Record<string, string> = options.signed
+      ? await signRequest(this.#account, method, path, payload)
+      : {};
+    if (body !== undefined)
+      headers['content-type'] = isBytes ? 'application/vnd.ipld.car' : 'application/json';
     let response: Response;
     try {
       response = await fetch(`${this.url}${path}`, {
@@ -155,7 +171,10 @@ export class SolverClient {
     const json = text ? (JSON.parse(text) as unknown) : {};
     if (!response.ok) {
       const message = (json as { error?: string }).error ?? text;
-      throw new SolverRequestError(response.status, `${method} ${path} failed (${response.status}): ${message}`);
+      throw new SolverRequestError(
+        response.status,
+        `${method} ${path} failed (${response.status}): ${message}`,
+      );
     }
     return json as T;
   }

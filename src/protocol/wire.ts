@@ -126,7 +126,16 @@ export const dealViewSchema = z.object({
 export type DealView = z.output<typeof dealViewSchema>;
 
 /** Off-chain states the solver tracks for a job offer (PROTOCOL.md, "Off-chain states"). */
-export const JobOfferStates = ['queued', 'matched', 'agreed', 'running', 'results-submitted', 'settled', 'expired', 'cancelled'] as const;
+export const JobOfferStates = [
+  'queued',
+  'matched',
+  'agreed',
+  'running',
+  'results-submitted',
+  'settled',
+  'expired',
+  'cancelled',
+] as const;
 export type JobOfferState = (typeof JobOfferStates)[number];
 
 /** What the solver pushes to a party over the event socket. */

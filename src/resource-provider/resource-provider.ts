@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Address, Hex, LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { type LilypadPublicClient, type LilypadWalletClient, publicClientFor, walletClientFor } from '../chain/clients.js';
+import {
+  type LilypadPublicClient,
+  type LilypadWalletClient,
+  publicClientFor,
+  walletClientFor,
+} from '../chain/clients.js';
 import { dealStatus, submitResult, timeoutJudge } from '../chain/deals.js';
 import { ensureEscrow } from '../chain/escrow.js';
 import type { Executor } from '../executors/executor.js';
@@ -177,7 +182,10 @@ export class ResourceProvider {
     });
     const differences = dealDifferences(expected, event.deal);
     if (differences.length > 0) {
-      this.#log.warn({ dealId: event.dealId, differences }, 'refusing a proposed deal that does not follow from the offers');
+      this.#log.warn(
+        { dealId: event.dealId, differences },
+        'refusing a proposed deal that does not follow from the offers',
+      );
       return;
     }
     this.#proposals.set(event.dealId, { deal: event.deal, jobOffer: event.jobOffer.offer });
@@ -221,7 +229,13 @@ export class ResourceProvider {
     this.#log.info({ dealId, status: result.status, exitCode: result.exitCode, ...result.trace }, 'job ran');
     const cid = await importFolder(this.#blockstore, bundleDir);
     await this.#solver.uploadCar(dealId, await exportCar(this.#blockstore, cid));
-    const { hash } = await submitResult(this.#wallet, this.#options.network, deal, cid.bytes, result.instructionCount);
+    const { hash } = await submitResult(
+      this.#wallet,
+      this.#options.network,
+      deal,
+      cid.bytes,
+      result.instructionCount,
+    );
     this.#log.info({ dealId, resultCID: cid.toString(), tx: hash }, 'result submitted');
   }
 

@@ -23,12 +23,17 @@ class NotFoundError extends LilypadError {
   override name = 'NotFoundError';
 }
 
-export async function buildSolverApi(solver: Solver, options: { maxUploadBytes: number }): Promise<FastifyInstance> {
+export async function buildSolverApi(
+  solver: Solver,
+  options: { maxUploadBytes: number },
+): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   const guard = new ReplayGuard();
 
-  app.addContentTypeParser(CAR_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: options.maxUploadBytes }, (_req, body, done) =>
-    done(null, body),
+  app.addContentTypeParser(
+    CAR_CONTENT_TYPE,
+    { parseAs: 'buffer', bodyLimit: options.maxUploadBytes },
+    (_req, body, done) => done(null, body),
   );
 
   app.setErrorHandler((error, _request, reply) => {
@@ -38,7 +43,8 @@ export async function buildSolverApi(solver: Solver, options: { maxUploadBytes: 
     if (error instanceof NotFoundError) return reply.status(404).send({ error: error.message });
     if (error instanceof LilypadError) return reply.status(400).send({ error: error.describe() });
     const status = (error as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) return reply.status(status).send({ error: (error as Error).message });
+    if (status && status >= 400 && status < 500)
+      return reply.status(status).send({ error: (error as Error).message });
     solver.logError(error);
     return reply.status(500).send({ error: 'internal error' });
   });
@@ -75,7 +81,13 @@ export async function buildSolverApi(solver: Solver, options: { maxUploadBytes: 
     const id = parseWire(hashSchema, (request.params as { id: string }).id, 'job offer id in the path');
     const job = solver.store.getJobOffer(id);
     if (!job) throw new NotFoundError(`no job offer ${id}`);
-    return toWire({ id, status: job.status, dealId: job.dealId, reason: job.reason, offer: job.signed.offer });
+    return toWire({
+      id,
+      status: job.status,
+      dealId: job.dealId,
+      reason: job.reason,
+      offer: job.signed.offer,
+    });
   });
 
   app.post('/api/v1/resource-offers', async (request, reply) => {

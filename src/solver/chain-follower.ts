@@ -3,8 +3,8 @@
  * the chain's, and a restart re-reads what it missed. `poll()` can be called early to cut latency.
  */
 import { type Log, parseEventLogs } from 'viem';
-import type { LilypadPublicClient } from '../chain/clients.js';
 import { lilypadDealsAbi } from '../chain/artifacts/index.js';
+import type { LilypadPublicClient } from '../chain/clients.js';
 
 export type DealLog = ReturnType<typeof parseEventLogs<typeof lilypadDealsAbi>>[number];
 
@@ -73,7 +73,11 @@ export class ChainFollower {
     const latest = await this.#client.getBlockNumber({ cacheTime: 0 });
     const from = (this.#cursor.get() ?? -1n) + 1n;
     if (from > latest) return;
-    const logs: Log[] = await this.#client.getLogs({ address: this.#address, fromBlock: from, toBlock: latest });
+    const logs: Log[] = await this.#client.getLogs({
+      address: this.#address,
+      fromBlock: from,
+      toBlock: latest,
+    });
     this.#apply(parseEventLogs({ abi: lilypadDealsAbi, logs }));
     this.#cursor.set(latest);
   }

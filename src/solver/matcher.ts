@@ -13,7 +13,11 @@ export type MatchResult = { match: StoredResourceOffer } | { match: undefined; r
 const specFields: (keyof MachineSpec)[] = ['cpu', 'gpu', 'gpuVram', 'ram', 'disk'];
 
 /** Why `candidate` cannot take `job`, or undefined when it can. */
-export function whyNot(job: JobOffer, candidate: StoredResourceOffer, nowSeconds: bigint): string | undefined {
+export function whyNot(
+  job: JobOffer,
+  candidate: StoredResourceOffer,
+  nowSeconds: bigint,
+): string | undefined {
   const offer = candidate.signed.offer;
   if (offer.solver.toLowerCase() !== job.solver.toLowerCase()) return 'names another solver';
   if (offer.expiry <= nowSeconds) return 'has expired';
@@ -25,7 +29,8 @@ export function whyNot(job: JobOffer, candidate: StoredResourceOffer, nowSeconds
   }
   if (offer.modules.length > 0 && !offer.modules.includes(job.module)) return 'does not run this module';
   if (sharedMediators(job, offer).length === 0) return 'trusts none of your mediators';
-  if (offer.fixedPrice > job.maxPrice) return `asks ${offer.fixedPrice} and you offer at most ${job.maxPrice}`;
+  if (offer.fixedPrice > job.maxPrice)
+    return `asks ${offer.fixedPrice} and you offer at most ${job.maxPrice}`;
   return undefined;
 }
 

@@ -5,19 +5,30 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
 import { CID } from 'multiformats/cid';
+import type { Logger } from 'pino';
 import { type Address, type Hex, hexToBytes, recoverTypedDataAddress } from 'viem';
 import { privateKeyToAddress } from 'viem/accounts';
-import { type LilypadPublicClient, type LilypadWalletClient, publicClientFor, walletClientFor } from '../chain/clients.js';
+import {
+  type LilypadPublicClient,
+  type LilypadWalletClient,
+  publicClientFor,
+  walletClientFor,
+} from '../chain/clients.js';
 import { agree } from '../chain/deals.js';
-import { deriveDeal } from '../protocol/derive-deal.js';
 import { DealState, isFinal } from '../protocol/deal-states.js';
-import { dealId as computeDealId, dealTypedData, jobOfferId, resourceOfferId } from '../protocol/eip712.js';
+import { deriveDeal } from '../protocol/derive-deal.js';
+import {
+  dealId as computeDealId,
+  dealTypedData,
+  jobOfferId,
+  jobOfferTypedData,
+  resourceOfferId,
+  resourceOfferTypedData,
+} from '../protocol/eip712.js';
 import { LilypadError } from '../protocol/errors.js';
 import type { NetworkConfig } from '../protocol/network.js';
 import type { SignedJobOffer, SignedResourceOffer, SolverEvent } from '../protocol/wire.js';
-import { jobOfferTypedData, resourceOfferTypedData } from '../protocol/eip712.js';
 import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
 import { buildSolverApi } from './api.js';
 import { ChainFollower, type DealLog } from './chain-follower.js';
@@ -106,8 +117,13 @@ export class Solver {
     });
     await this.#follower.poll();
     this.#follower.start();
-    this.#app = await buildSolverApi(this, { maxUploadBytes: this.#options.maxUploadBytes ?? 256 * 1024 * 1024 });
-    this.#url = await this.#app.listen({ host: this.#options.host ?? '127.0.0.1', port: this.#options.port ?? 0 });
+    this.#app = await buildSolverApi(this, {
+      maxUploadBytes: this.#options.maxUploadBytes ?? 256 * 1024 * 1024,
+    });
+    this.#url = await this.#app.listen({
+      host: this.#options.host ?? '127.0.0.1',
+      port: this.#options.port ?? 0,
+    });
     // Deals proposed before a restart get a fresh chance to collect their signatures.
     for (const deal of this.#store.activeDeals()) {
       if (deal.status === 'proposed') this.#armProposalTimer(deal.id);
@@ -138,10 +154,19 @@ export class Solver {
     this.#checkOfferBasics(offer.solver, offer.expiry);
     const signer = await recoverTypedDataAddress({ ...jobOfferTypedData(this.network, offer), signature });
     if (signer.toLowerCase() !== offer.jobCreator.toLowerCase()) {
-      throw new OfferRejectedError(`the job offer is signed by ${signer}, not by its job creator ${offer.jobCreator}`);
+      throw new OfferRejectedError(
+        `the job offer is signed by ${signer}, not by its job creator ${offer.jobCreator}`,
+      );
     }
     const id = jobOfferId(this.network, offer);
-    const created = this.#store.addJobOffer({ id, signed, status: 'queued', dealId: null, reason: null, createdAt: Date.now() });
+    const created = this.#store.addJobOffer({
+      id,
+      signed,
+      status: 'queued',
+      dealId: null,
+      reason: null,
+      createdAt: Date.now(),
+    });
     if (created) this.scheduleMatching();
     return { id, created };
   }
@@ -149,14 +174,23 @@ export class Solver {
   async addResourceOffer(signed: SignedResourceOffer): Promise<{ id: Hex; created: boolean }> {
     const { offer, signature } = signed;
     this.#checkOfferBasics(offer.solver, offer.expiry);
-    const signer = await recoverTypedDataAddress({ ...resourceOfferTypedData(this.network, offer), signature });
+    const signer = await recoverTypedDataAddress({
+      ...resourceOfferTypedData(this.network, offer),
+      signature,
+    });
     if (signer.toLowerCase() !== offer.resourceProvider.toLowerCase()) {
       throw new OfferRejectedError(
         `the resource offer is signed by ${signer}, not by its resource provider ${offer.resourceProvider}`,
       );
     }
     const id = resourceOfferId(this.network, offer);
-    const created = this.#store.addResourceOffer({ id, signed, status: 'open', dealId: null, createdAt: Date.now() });
+    const created = this.#store.addResourceOffer({
+      id,
+      signed,
+      status: 'open',
+      dealId: null,
+      createdAt: Date.now(),
+    });
     if (created) this.scheduleMatching();
     return { id, created };
   }
@@ -165,7 +199,8 @@ export class Solver {
     if (solver.toLowerCase() !== this.address.toLowerCase()) {
       throw new OfferRejectedError(`the offer names solver ${solver}; this solver is ${this.address}`);
     }
-    if (expiry <= nowSeconds()) throw new OfferRejectedError('the offer has expired', { hint: 'sign it with a later expiry' });
+    if (expiry <= nowSeconds())
+      throw new OfferRejectedError('the offer has expired', { hint: 'sign it with a later expiry' });
   }
 
   // ---- matching -----------------------------------------------------------------------------------
@@ -201,7 +236,11 @@ export class Solver {
       if (!result.match) {
         if (result.reason !== job.reason) {
           this.#store.updateJobOffer(job.id, { reason: result.reason });
-          this.hub.publish([offer.jobCreator], { type: 'job:queued', jobOfferId: job.id, reason: result.reason });
+          this.hub.publish([offer.jobCreator], {
+            type: 'job:queued',
+            jobOfferId: job.id,
+            reason: result.reason,
+          });
         }
         continue;
       }
@@ -261,10 +300,15 @@ export class Solver {
       this.#store.updateDeal(deal.id, { status: 'cancelled', reason, updatedAt: Date.now() });
       this.#store.updateJobOffer(
         deal.jobOfferId,
-        jobCreatorAtFault ? { status: 'cancelled', reason } : { status: 'queued', dealId: null, reason: null },
+        jobCreatorAtFault
+          ? { status: 'cancelled', reason }
+          : { status: 'queued', dealId: null, reason: null },
       );
       // A provider that did not sign is probably gone: its offer leaves the market until it posts again.
-      this.#store.updateResourceOffer(deal.resourceOfferId, { status: rpAtFault ? 'cancelled' : 'open', dealId: null });
+      this.#store.updateResourceOffer(deal.resourceOfferId, {
+        status: rpAtFault ? 'cancelled' : 'open',
+        dealId: null,
+      });
     });
     this.#log.warn({ dealId: deal.id, reason }, 'proposal cancelled');
     this.#publishDeal(deal, { type: 'deal:cancelled', dealId: deal.id, reason });
@@ -292,7 +336,13 @@ export class Solver {
     clearTimeout(this.#proposalTimers.get(deal.id));
     this.#proposalTimers.delete(deal.id);
     try {
-      const { hash } = await agree(this.#wallet, this.network, deal.deal, deal.signatureJC as Hex, deal.signatureRP as Hex);
+      const { hash } = await agree(
+        this.#wallet,
+        this.network,
+        deal.deal,
+        deal.signatureJC as Hex,
+        deal.signatureRP as Hex,
+      );
       this.#store.updateDeal(deal.id, { agreeTx: hash, updatedAt: Date.now() });
       await this.#follower.poll();
     } catch (error) {

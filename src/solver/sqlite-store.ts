@@ -35,8 +35,21 @@ CREATE TABLE IF NOT EXISTS uploads (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
-type JobOfferRow = { id: Hex; body: string; status: JobOfferStatus; deal_id: Hex | null; reason: string | null; created_at: number };
-type ResourceOfferRow = { id: Hex; body: string; status: ResourceOfferStatus; deal_id: Hex | null; created_at: number };
+type JobOfferRow = {
+  id: Hex;
+  body: string;
+  status: JobOfferStatus;
+  deal_id: Hex | null;
+  reason: string | null;
+  created_at: number;
+};
+type ResourceOfferRow = {
+  id: Hex;
+  body: string;
+  status: ResourceOfferStatus;
+  deal_id: Hex | null;
+  created_at: number;
+};
 type DealRow = {
   id: Hex;
   body: string;
@@ -81,8 +94,17 @@ export class SqliteStore implements Store {
 
   addJobOffer(offer: StoredJobOffer): boolean {
     const result = this.#db
-      .prepare('INSERT OR IGNORE INTO job_offers (id, body, status, deal_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(offer.id, JSON.stringify(toWire(offer.signed)), offer.status, offer.dealId, offer.reason, offer.createdAt);
+      .prepare(
+        'INSERT OR IGNORE INTO job_offers (id, body, status, deal_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        offer.id,
+        JSON.stringify(toWire(offer.signed)),
+        offer.status,
+        offer.dealId,
+        offer.reason,
+        offer.createdAt,
+      );
     return result.changes === 1;
   }
 
@@ -104,13 +126,17 @@ export class SqliteStore implements Store {
 
   addResourceOffer(offer: StoredResourceOffer): boolean {
     const result = this.#db
-      .prepare('INSERT OR IGNORE INTO resource_offers (id, body, status, deal_id, created_at) VALUES (?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT OR IGNORE INTO resource_offers (id, body, status, deal_id, created_at) VALUES (?, ?, ?, ?, ?)',
+      )
       .run(offer.id, JSON.stringify(toWire(offer.signed)), offer.status, offer.dealId, offer.createdAt);
     return result.changes === 1;
   }
 
   getResourceOffer(id: Hex): StoredResourceOffer | undefined {
-    const row = this.#db.prepare('SELECT * FROM resource_offers WHERE id = ?').get(id) as ResourceOfferRow | undefined;
+    const row = this.#db.prepare('SELECT * FROM resource_offers WHERE id = ?').get(id) as
+      | ResourceOfferRow
+      | undefined;
     return row && resourceOfferFromRow(row);
   }
 
@@ -173,7 +199,9 @@ export class SqliteStore implements Store {
     const rows = (
       party
         ? this.#db
-            .prepare(`SELECT * FROM deals WHERE ${active} AND (job_creator = ? OR resource_provider = ?) ORDER BY proposed_at`)
+            .prepare(
+              `SELECT * FROM deals WHERE ${active} AND (job_creator = ? OR resource_provider = ?) ORDER BY proposed_at`,
+            )
             .all(party.toLowerCase(), party.toLowerCase())
         : this.#db.prepare(`SELECT * FROM deals WHERE ${active} ORDER BY proposed_at`).all()
     ) as DealRow[];
@@ -182,18 +210,24 @@ export class SqliteStore implements Store {
 
   recordUpload(upload: { cid: string; dealId: Hex; uploader: Address; bytes: number }): void {
     this.#db
-      .prepare('INSERT OR IGNORE INTO uploads (cid, deal_id, uploader, bytes, created_at) VALUES (?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT OR IGNORE INTO uploads (cid, deal_id, uploader, bytes, created_at) VALUES (?, ?, ?, ?, ?)',
+      )
       .run(upload.cid, upload.dealId, upload.uploader, upload.bytes, Date.now());
   }
 
   getChainCursor(): bigint | undefined {
-    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'chain_cursor'").get() as { value: string } | undefined;
+    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'chain_cursor'").get() as
+      | { value: string }
+      | undefined;
     return row ? BigInt(row.value) : undefined;
   }
 
   setChainCursor(block: bigint): void {
     this.#db
-      .prepare("INSERT INTO meta (key, value) VALUES ('chain_cursor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .prepare(
+        "INSERT INTO meta (key, value) VALUES ('chain_cursor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      )
       .run(block.toString());
   }
 
@@ -209,7 +243,9 @@ export class SqliteStore implements Store {
     const entries = Object.entries(values).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return;
     const assignments = entries.map(([column]) => `${column} = ?`).join(', ');
-    this.#db.prepare(`UPDATE ${table} SET ${assignments} WHERE id = ?`).run(...entries.map(([, value]) => value), id);
+    this.#db
+      .prepare(`UPDATE ${table} SET ${assignments} WHERE id = ?`)
+      .run(...entries.map(([, value]) => value), id);
   }
 }
 

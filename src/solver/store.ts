@@ -62,7 +62,10 @@ export interface Store {
 
   addDeal(deal: StoredDeal): void;
   getDeal(id: Hex): StoredDeal | undefined;
-  updateDeal(id: Hex, patch: Partial<Omit<StoredDeal, 'id' | 'deal' | 'jobOfferId' | 'resourceOfferId' | 'proposedAt'>>): void;
+  updateDeal(
+    id: Hex,
+    patch: Partial<Omit<StoredDeal, 'id' | 'deal' | 'jobOfferId' | 'resourceOfferId' | 'proposedAt'>>,
+  ): void;
   /** Deals not yet settled or cancelled that involve `party` (any party when omitted). */
   activeDeals(party?: Address): StoredDeal[];
 

@@ -51,7 +51,9 @@ export function startCli(args: string[], env: Record<string, string>, ready: Reg
     child.stderr?.on('data', (chunk) => {
       output += chunk;
     });
-    child.on('exit', (code) => reject(new Error(`lilypad ${args.join(' ')} exited with ${code}:\n${output}`)));
+    child.on('exit', (code) =>
+      reject(new Error(`lilypad ${args.join(' ')} exited with ${code}:\n${output}`)),
+    );
   });
 }
 

@@ -31,7 +31,10 @@ const address = (role: string) => devAccounts.find((a) => a.role === role)?.addr
 
 function anvilProcesses(): string[] {
   try {
-    return execFileSync('pgrep', ['-f', 'anvil-linux'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    return execFileSync('pgrep', ['-f', 'anvil-linux'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean);
   } catch {
     return [];
   }
@@ -62,11 +65,22 @@ describe('lilypad run against a running devnet', () => {
     const client = publicClientFor(state.network.rpcUrl, state.network.chainId);
     const jc = address('jobCreator');
     const rp = address('resourceProvider');
-    const before = { jc: await escrowBalance(client, state.network, jc), rp: await escrowBalance(client, state.network, rp) };
+    const before = {
+      jc: await escrowBalance(client, state.network, jc),
+      rp: await escrowBalance(client, state.network, rp),
+    };
 
-    const run = await runCli(['run', 'cowsay:v0.0.1', '-i', 'Message=moo', '--json'], { LILYPAD_DATA_DIR: dataDir });
+    const run = await runCli(['run', 'cowsay:v0.0.1', '-i', 'Message=moo', '--json'], {
+      LILYPAD_DATA_DIR: dataDir,
+    });
     expect(run.code, run.stderr).toBe(0);
-    const outcome = JSON.parse(run.stdout) as { resultCID: string; resultDir: string; stdout: string; cost: string; network: string };
+    const outcome = JSON.parse(run.stdout) as {
+      resultCID: string;
+      resultDir: string;
+      stdout: string;
+      cost: string;
+      network: string;
+    };
     expect(outcome.network).toBe('devnet');
     expect(outcome.stdout).toBe(`${COW_SAYING_MOO}\n`);
     expect(outcome.resultDir).toBe(join(dataDir, 'downloaded-files', outcome.resultCID));
@@ -78,7 +92,10 @@ describe('lilypad run against a running devnet', () => {
 
     const cost = BigInt(outcome.cost);
     expect(cost).toBe(defaults.resourceProvider.fixedPrice);
-    const after = { jc: await escrowBalance(client, state.network, jc), rp: await escrowBalance(client, state.network, rp) };
+    const after = {
+      jc: await escrowBalance(client, state.network, jc),
+      rp: await escrowBalance(client, state.network, rp),
+    };
     expect(after.jc.free).toBe(before.jc.free - cost);
     expect(after.jc.locked).toBe(before.jc.locked);
     expect(after.rp.free).toBe(before.rp.free + cost);
@@ -86,8 +103,12 @@ describe('lilypad run against a running devnet', () => {
   });
 
   it('gives the same result CID for the same module and inputs', async () => {
-    const first = await runCli(['run', 'cowsay:v0.0.1', '-i', 'Message=same', '--json'], { LILYPAD_DATA_DIR: dataDir });
-    const second = await runCli(['run', 'cowsay:v0.0.1', '-i', 'Message=same', '--json'], { LILYPAD_DATA_DIR: dataDir });
+    const first = await runCli(['run', 'cowsay:v0.0.1', '-i', 'Message=same', '--json'], {
+      LILYPAD_DATA_DIR: dataDir,
+    });
+    const second = await runCli(['run', 'cowsay:v0.0.1', '-i', 'Message=same', '--json'], {
+      LILYPAD_DATA_DIR: dataDir,
+    });
     expect(first.code, first.stderr).toBe(0);
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout).resultCID).toBe(JSON.parse(first.stdout).resultCID);
@@ -140,10 +161,21 @@ describe('lilypad --help', () => {
   it('explains every flag and environment variable of run', async () => {
     const help = await runCli(['run', '--help'], {});
     expect(help.code).toBe(0);
-    for (const word of ['--input', '--max-price', '--data-dir', '--json', '--timeout', 'WEB3_PRIVATE_KEY', 'WEB3_RPC_URL', 'LILYPAD_SOLVER_URL', 'LILYPAD_DATA_DIR']) {
+    for (const word of [
+      '--input',
+      '--max-price',
+      '--data-dir',
+      '--json',
+      '--timeout',
+      'WEB3_PRIVATE_KEY',
+      'WEB3_RPC_URL',
+      'LILYPAD_SOLVER_URL',
+      'LILYPAD_DATA_DIR',
+    ]) {
       expect(help.stdout).toContain(word);
     }
     const top = await runCli(['--help'], {});
-    for (const command of ['run', 'devnet', 'solver', 'resource-provider']) expect(top.stdout).toContain(command);
+    for (const command of ['run', 'devnet', 'solver', 'resource-provider'])
+      expect(top.stdout).toContain(command);
   });
 });

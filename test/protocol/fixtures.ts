@@ -63,7 +63,11 @@ export function resourceOffer(overrides: Partial<ResourceOffer> = {}): ResourceO
   };
 }
 
-export async function signJobOffer(offer: JobOffer, network: Network = testNetwork, signer = accounts.jobCreator) {
+export async function signJobOffer(
+  offer: JobOffer,
+  network: Network = testNetwork,
+  signer = accounts.jobCreator,
+) {
   return { offer, signature: await signer.signTypedData(jobOfferTypedData(network, offer)) };
 }
 

@@ -1,7 +1,13 @@
 import { parseEther, recoverTypedDataAddress } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { dealDifferences, deriveDeal } from '../../src/protocol/derive-deal.js';
-import { dealId, dealTypedData, jobOfferId, jobOfferTypedData, resourceOfferId } from '../../src/protocol/eip712.js';
+import {
+  dealId,
+  dealTypedData,
+  jobOfferId,
+  jobOfferTypedData,
+  resourceOfferId,
+} from '../../src/protocol/eip712.js';
 import { jobCost, resultsCollateral } from '../../src/protocol/pricing.js';
 import { parseWire, signedJobOfferSchema, toWire, WireError } from '../../src/protocol/wire.js';
 import { accounts, jobOffer, otherAddress, resourceOffer, signJobOffer, testNetwork } from './fixtures.js';
@@ -110,6 +116,8 @@ describe('wire validation', () => {
     signed.offer.maxPrice = -1;
     signed.offer.jobCreator = '0x123';
     expect(() => parseWire(signedJobOfferSchema, signed, 'job offer')).toThrow(WireError);
-    expect(() => parseWire(signedJobOfferSchema, signed, 'job offer')).toThrow(/offer\.jobCreator.*offer\.maxPrice/);
+    expect(() => parseWire(signedJobOfferSchema, signed, 'job offer')).toThrow(
+      /offer\.jobCreator.*offer\.maxPrice/,
+    );
   });
 });

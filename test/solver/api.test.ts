@@ -51,7 +51,11 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: unknown) =>
-  fetch(`${solver.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${solver.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 function collect(client: SolverClient) {
   const events: SolverEvent[] = [];
@@ -81,7 +85,9 @@ describe('solver API', () => {
     const forged = await signJobOffer(offer, network, accounts.stranger);
     const response = await post('/api/v1/job-offers', toWire(forged));
     expect(response.status).toBe(422);
-    expect(((await response.json()) as { error: string }).error).toMatch(/signed by .* not by its job creator/);
+    expect(((await response.json()) as { error: string }).error).toMatch(
+      /signed by .* not by its job creator/,
+    );
   });
 
   it('refuses offers for another solver or already expired', async () => {
@@ -159,7 +165,9 @@ describe('solver API', () => {
   it('answers unknown routes and bad CIDs with a 4xx that says what to do', async () => {
     const missing = await fetch(`${solver.url}/api/v1/nothing`);
     expect(missing.status).toBe(404);
-    const badCid = await fetch(`${solver.url}/ipfs/not-a-cid`, { headers: { accept: 'application/vnd.ipld.raw' } });
+    const badCid = await fetch(`${solver.url}/ipfs/not-a-cid`, {
+      headers: { accept: 'application/vnd.ipld.raw' },
+    });
     expect(badCid.status).toBe(400);
   });
 
@@ -170,4 +178,3 @@ describe('solver API', () => {
     expect((error as SolverRequestError).status).toBe(404);
   });
 });
-

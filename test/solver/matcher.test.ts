@@ -39,7 +39,14 @@ describe('matching', () => {
     const offers = [
       stored(resourceOffer({ nonce: 1n }), 1),
       stored(resourceOffer({ nonce: 2n, mediators: [otherAddress] }), 1),
-      stored(resourceOffer({ nonce: 3n, spec: { cpu: 1000, gpu: 1, gpuVram: 0, ram: 512, disk: 100 }, modules: ['bafkreiother'] }), 1),
+      stored(
+        resourceOffer({
+          nonce: 3n,
+          spec: { cpu: 1000, gpu: 1, gpuVram: 0, ram: 512, disk: 100 },
+          modules: ['bafkreiother'],
+        }),
+        1,
+      ),
       stored(resourceOffer({ nonce: 4n, expiry: now - 1n }), 1),
       stored(resourceOffer({ nonce: 5n, solver: otherAddress }), 1),
     ];
@@ -54,7 +61,11 @@ describe('matching', () => {
 
     const targeted = matchJob(jobOffer({ target: otherAddress }), [offers[0] as StoredResourceOffer], now);
     expect(targeted.match).toBeUndefined();
-    const toMe = matchJob(jobOffer({ target: accounts.resourceProvider.address }), [offers[0] as StoredResourceOffer], now);
+    const toMe = matchJob(
+      jobOffer({ target: accounts.resourceProvider.address }),
+      [offers[0] as StoredResourceOffer],
+      now,
+    );
     expect(toMe.match?.id).toBe(offers[0]?.id);
   });
 
@@ -62,6 +73,8 @@ describe('matching', () => {
     const none = matchJob(jobOffer(), [], now);
     expect(none.match === undefined && none.reason).toBe('no resource offer is open');
     const dear = matchJob(jobOffer({ maxPrice: 1n }), [stored(resourceOffer(), 1)], now);
-    expect(dear.match === undefined && dear.reason).toMatch(/asks 1000000000000000000 and you offer at most 1/);
+    expect(dear.match === undefined && dear.reason).toMatch(
+      /asks 1000000000000000000 and you offer at most 1/,
+    );
   });
 });

@@ -10,7 +10,14 @@ import { deriveDeal } from '../../src/protocol/derive-deal.js';
 import { jobOfferId, resourceOfferId } from '../../src/protocol/eip712.js';
 import { SqliteStore } from '../../src/solver/sqlite-store.js';
 import type { Store, StoredDeal } from '../../src/solver/store.js';
-import { accounts, jobOffer, resourceOffer, signJobOffer, signResourceOffer, testNetwork } from '../protocol/fixtures.js';
+import {
+  accounts,
+  jobOffer,
+  resourceOffer,
+  signJobOffer,
+  signResourceOffer,
+  testNetwork,
+} from '../protocol/fixtures.js';
 
 const implementations: { name: string; open: (dir: string) => Store }[] = [
   { name: 'sqlite', open: (dir) => new SqliteStore(join(dir, 'solver.sqlite')) },
@@ -33,11 +40,29 @@ for (const { name, open } of implementations) {
       const resource = await signResourceOffer(resourceOffer());
       const jobId = jobOfferId(testNetwork, job.offer);
       const resourceId = resourceOfferId(testNetwork, resource.offer);
-      store.addJobOffer({ id: jobId, signed: job, status: 'queued', dealId: null, reason: null, createdAt: 1 });
-      store.addResourceOffer({ id: resourceId, signed: resource, status: 'open', dealId: null, createdAt: 2 });
+      store.addJobOffer({
+        id: jobId,
+        signed: job,
+        status: 'queued',
+        dealId: null,
+        reason: null,
+        createdAt: 1,
+      });
+      store.addResourceOffer({
+        id: resourceId,
+        signed: resource,
+        status: 'open',
+        dealId: null,
+        createdAt: 2,
+      });
       const deal: StoredDeal = {
         id: `0x${'ab'.repeat(32)}` as Hex,
-        deal: deriveDeal({ jobOffer: job.offer, jobOfferId: jobId, resourceOffer: resource.offer, resourceOfferId: resourceId }),
+        deal: deriveDeal({
+          jobOffer: job.offer,
+          jobOfferId: jobId,
+          resourceOffer: resource.offer,
+          resourceOfferId: resourceId,
+        }),
         jobOfferId: jobId,
         resourceOfferId: resourceId,
         status: 'proposed',
@@ -61,14 +86,28 @@ for (const { name, open } of implementations) {
       const { job, jobId, resource, resourceId } = await seed(store);
       expect(store.getJobOffer(jobId)?.signed).toEqual(job);
       expect(store.getResourceOffer(resourceId)?.signed).toEqual(resource);
-      expect(store.addJobOffer({ id: jobId, signed: job, status: 'queued', dealId: null, reason: null, createdAt: 9 })).toBe(false);
+      expect(
+        store.addJobOffer({
+          id: jobId,
+          signed: job,
+          status: 'queued',
+          dealId: null,
+          reason: null,
+          createdAt: 9,
+        }),
+      ).toBe(false);
       expect(store.jobOffersWithStatus('queued').map((j) => j.id)).toEqual([jobId]);
     });
 
     it('updates deals field by field, bigints included', async () => {
       const { store } = fresh();
       const { deal } = await seed(store);
-      store.updateDeal(deal.id, { status: 'results-submitted', resultCID: 'bafkreiabc', cost: 10n ** 18n, chainState: 2 });
+      store.updateDeal(deal.id, {
+        status: 'results-submitted',
+        resultCID: 'bafkreiabc',
+        cost: 10n ** 18n,
+        chainState: 2,
+      });
       const read = store.getDeal(deal.id);
       expect(read?.status).toBe('results-submitted');
       expect(read?.cost).toBe(10n ** 18n);

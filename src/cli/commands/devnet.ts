@@ -54,7 +54,8 @@ export function registerDevnet(program: Command): void {
       out.write('Lilypad devnet is running. Ctrl-C stops it.\n\n');
       for (const [name, value] of rows) out.write(`  ${String(name).padEnd(18)} ${value}\n`);
       out.write('\nDev accounts (well-known test keys: never use them on a real network):\n');
-      for (const account of devnet.accounts) out.write(`  ${account.role.padEnd(17)}  ${account.address}  ${account.privateKey}\n`);
+      for (const account of devnet.accounts)
+        out.write(`  ${account.role.padEnd(17)}  ${account.address}  ${account.privateKey}\n`);
       out.write('\nIn another terminal:\n  npx lilypad run cowsay:v0.0.1 -i Message="moo"\n');
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

@@ -44,7 +44,10 @@ export function registerResourceProvider(program: Command): void {
         'signs the deals proposed for them, runs each job in the WASM executor, publishes the result\n' +
         'to the directory, submits it on-chain and is paid when the job creator accepts (or stays silent).',
     )
-    .option('--data-dir <path>', 'where modules, results and blocks are kept (default $LILYPAD_DATA_DIR/resource-provider)')
+    .option(
+      '--data-dir <path>',
+      'where modules, results and blocks are kept (default $LILYPAD_DATA_DIR/resource-provider)',
+    )
     .option('--slots <n>', 'jobs to run at once', count, 1)
     .option('--cpu <milli-cpu>', 'CPU offered per job, in thousandths of a core', count, 1000)
     .option('--ram <MB>', 'memory offered per job', count, 2048)
@@ -52,11 +55,38 @@ export function registerResourceProvider(program: Command): void {
     .option('--gpu <n>', 'GPUs offered per job', count, 0)
     .option('--gpu-vram <MB>', 'VRAM of the largest GPU', count, 0)
     .addOption(new Option('--price <LP>', 'fixed price per job').argParser(lp).default(rp.fixedPrice, '1'))
-    .addOption(new Option('--price-per-instruction <LP>', 'price per WASM instruction').argParser(lp).default(rp.pricePerInstruction, '0'))
-    .addOption(new Option('--timeout-collateral <LP>', 'collateral lost if a result is not submitted in time').argParser(lp).default(rp.timeoutCollateral, '2'))
-    .option('--results-collateral-multiple <x>', 'results collateral as a multiple of the job cost', Number, rp.resultsCollateralMultipleBps / 10_000)
-    .option('--mediator <address>', "a mediator you trust (repeat; default: the solver's suggestions)", collectAddress, [])
-    .addHelpText('after', environmentHelp(['WEB3_PRIVATE_KEY', 'WEB3_RPC_URL', 'LILYPAD_SOLVER_URL', 'LILYPAD_DATA_DIR', 'LILYPAD_LOG_LEVEL']))
+    .addOption(
+      new Option('--price-per-instruction <LP>', 'price per WASM instruction')
+        .argParser(lp)
+        .default(rp.pricePerInstruction, '0'),
+    )
+    .addOption(
+      new Option('--timeout-collateral <LP>', 'collateral lost if a result is not submitted in time')
+        .argParser(lp)
+        .default(rp.timeoutCollateral, '2'),
+    )
+    .option(
+      '--results-collateral-multiple <x>',
+      'results collateral as a multiple of the job cost',
+      Number,
+      rp.resultsCollateralMultipleBps / 10_000,
+    )
+    .option(
+      '--mediator <address>',
+      "a mediator you trust (repeat; default: the solver's suggestions)",
+      collectAddress,
+      [],
+    )
+    .addHelpText(
+      'after',
+      environmentHelp([
+        'WEB3_PRIVATE_KEY',
+        'WEB3_RPC_URL',
+        'LILYPAD_SOLVER_URL',
+        'LILYPAD_DATA_DIR',
+        'LILYPAD_LOG_LEVEL',
+      ]),
+    )
     .action(async (flags: Flags) => {
       const solverUrl = env('LILYPAD_SOLVER_URL');
       const rpcUrl = env('WEB3_RPC_URL');
@@ -65,7 +95,8 @@ export function registerResourceProvider(program: Command): void {
       }
       const { network, mediators } = await discoverNetwork(solverUrl, rpcUrl);
       const trusted = flags.mediator.length > 0 ? flags.mediator : mediators;
-      if (trusted.length === 0) throw new LilypadError('no mediator to trust', { hint: 'pass --mediator <address>' });
+      if (trusted.length === 0)
+        throw new LilypadError('no mediator to trust', { hint: 'pass --mediator <address>' });
       const provider = new ResourceProvider({
         network,
         privateKey: privateKeyFrom(env('WEB3_PRIVATE_KEY')),

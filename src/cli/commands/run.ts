@@ -33,12 +33,14 @@ const parseAddress = (value: string, list: Address[] = []) => {
   }
 };
 const parseLP = (value: string) => {
-  if (!/^\d+(\.\d{1,18})?$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an amount of LP, e.g. 10 or 0.5`);
+  if (!/^\d+(\.\d{1,18})?$/.test(value))
+    throw new InvalidArgumentError(`"${value}" is not an amount of LP, e.g. 10 or 0.5`);
   return parseEther(value);
 };
 const parseSeconds = (value: string) => {
   const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError(`"${value}" is not a number of seconds`);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new InvalidArgumentError(`"${value}" is not a number of seconds`);
   return seconds;
 };
 
@@ -60,10 +62,18 @@ export function registerRun(program: Command): void {
         .argParser(parseLP)
         .default(defaults.maxPrice, '10'),
     )
-    .option('--mediator <address>', "a mediator you trust (repeat for several; default: the network's)", parseAddress)
+    .option(
+      '--mediator <address>',
+      "a mediator you trust (repeat for several; default: the network's)",
+      parseAddress,
+    )
     .option('--target <address>', 'run only on this resource provider', (v: string) => parseAddress(v)[0])
     .option('--data-dir <path>', 'where results are written (default $LILYPAD_DATA_DIR or ~/.lilypad)')
-    .addOption(new Option('--timeout <seconds>', 'give up if the job has not finished by then').argParser(parseSeconds).default(600))
+    .addOption(
+      new Option('--timeout <seconds>', 'give up if the job has not finished by then')
+        .argParser(parseSeconds)
+        .default(600),
+    )
     .option('--json', 'print one JSON object with the outcome instead of progress and the result', false)
     .addHelpText(
       'after',
@@ -125,7 +135,9 @@ async function runCommand(module: string, flags: RunFlags): Promise<void> {
       process.stdout.write(`Result: ${result.resultDir}/\n`);
     }
     if (result.exitCode !== 0) {
-      process.stderr.write(`the job exited with code ${result.exitCode}; see ${join(result.resultDir, 'stderr')}\n`);
+      process.stderr.write(
+        `the job exited with code ${result.exitCode}; see ${join(result.resultDir, 'stderr')}\n`,
+      );
       process.exitCode = 1;
     }
   } finally {

@@ -1,11 +1,11 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { publicClientFor } from '../../chain/clients.js';
 import { LilypadError } from '../../protocol/errors.js';
 import { addressSchema, parseWire } from '../../protocol/wire.js';
 import { Solver } from '../../solver/solver.js';
-import { publicClientFor } from '../../chain/clients.js';
 import { dataDir, env, environmentHelp, privateKeyFrom } from '../environment.js';
 import { createLogger } from '../logger.js';
-import { join } from 'node:path';
 import { collectAddress, untilStopped } from '../options.js';
 
 export function registerSolver(program: Command): void {
@@ -19,20 +19,38 @@ export function registerSolver(program: Command): void {
     )
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on', (v: string) => Number(v), 8080)
-    .option('--data-dir <path>', 'where the solver keeps its database and directory (default $LILYPAD_DATA_DIR/solver)')
-    .option('--mediator <address>', 'a mediator to suggest to clients (repeat for several)', collectAddress, [])
+    .option(
+      '--data-dir <path>',
+      'where the solver keeps its database and directory (default $LILYPAD_DATA_DIR/solver)',
+    )
+    .option(
+      '--mediator <address>',
+      'a mediator to suggest to clients (repeat for several)',
+      collectAddress,
+      [],
+    )
     .addHelpText(
       'after',
-      environmentHelp(['WEB3_PRIVATE_KEY', 'WEB3_RPC_URL', 'LILYPAD_DEALS_ADDRESS', 'LILYPAD_TOKEN_ADDRESS', 'LILYPAD_DATA_DIR', 'LILYPAD_LOG_LEVEL']),
+      environmentHelp([
+        'WEB3_PRIVATE_KEY',
+        'WEB3_RPC_URL',
+        'LILYPAD_DEALS_ADDRESS',
+        'LILYPAD_TOKEN_ADDRESS',
+        'LILYPAD_DATA_DIR',
+        'LILYPAD_LOG_LEVEL',
+      ]),
     )
     .action(async (flags: { host: string; port: number; dataDir?: string; mediator: `0x${string}`[] }) => {
       const rpcUrl = env('WEB3_RPC_URL');
       const deals = env('LILYPAD_DEALS_ADDRESS');
       const token = env('LILYPAD_TOKEN_ADDRESS');
       if (!rpcUrl || !deals || !token) {
-        throw new LilypadError('the solver needs WEB3_RPC_URL, LILYPAD_DEALS_ADDRESS and LILYPAD_TOKEN_ADDRESS', {
-          hint: 'or run `lilypad devnet` for a local network with everything set up',
-        });
+        throw new LilypadError(
+          'the solver needs WEB3_RPC_URL, LILYPAD_DEALS_ADDRESS and LILYPAD_TOKEN_ADDRESS',
+          {
+            hint: 'or run `lilypad devnet` for a local network with everything set up',
+          },
+        );
       }
       const chainId = await publicClientFor(rpcUrl, 1).getChainId();
       const solver = new Solver({
