@@ -1,5 +1,5 @@
 /** Deploys the token and the deal contract, and funds a devnet's accounts with escrow balances. */
-import { type Address, type Hex, parseEther } from 'viem';
+import { type Address, getAddress, type Hex, parseEther } from 'viem';
 import { deployContract, writeContract } from 'viem/actions';
 import { LilypadError } from '../protocol/errors.js';
 import {
@@ -27,7 +27,7 @@ async function deployedAddress(publicClient: LilypadPublicClient, hash: Hex, wha
   if (receipt.status !== 'success' || !receipt.contractAddress) {
     throw new LilypadError(`deploying ${what} failed`, { details: `transaction ${hash}` });
   }
-  return receipt.contractAddress;
+  return getAddress(receipt.contractAddress);
 }
 
 /** Deploys LilypadToken (the whole supply to the deployer) and LilypadDeals over it. */
