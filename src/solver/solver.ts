@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { CID } from 'multiformats/cid';
 import type { Logger } from 'pino';
-import { type Address, type Hex, hexToBytes, recoverTypedDataAddress } from 'viem';
+import {
+  type Address,
+  type Hex,
+  hexToBytes,
+  type RecoverTypedDataAddressParameters,
+  recoverTypedDataAddress,
+} from 'viem';
 import { privateKeyToAddress } from 'viem/accounts';
 import {
   type LilypadPublicClient,
@@ -151,13 +157,13 @@ export class Solver {
 
   async addJobOffer(signed: SignedJobOffer): Promise<{ id: Hex; created: boolean }> {
     const { offer, signature } = signed;
-    this.#checkOfferBasics(offer.solver, offer.expiry);
-    const signer = await recoverTypedDataAddress({ ...jobOfferTypedData(this.network, offer), signature });
-    if (signer.toLowerCase() !== offer.jobCreator.toLowerCase()) {
-      throw new OfferRejectedError(
-        `the job offer is signed by ${signer}, not by its job creator ${offer.jobCreator}`,
-      );
-    }
+    await this.#checkOffer(
+      offer,
+      jobOfferTypedData(this.network, offer),
+      signature,
+      offer.jobCreator,
+      'job creator',
+    );
     const id = jobOfferId(this.network, offer);
     const created = this.#store.addJobOffer({
       id,
@@ -173,16 +179,8 @@ export class Solver {
 
   async addResourceOffer(signed: SignedResourceOffer): Promise<{ id: Hex; created: boolean }> {
     const { offer, signature } = signed;
-    this.#checkOfferBasics(offer.solver, offer.expiry);
-    const signer = await recoverTypedDataAddress({
-      ...resourceOfferTypedData(this.network, offer),
-      signature,
-    });
-    if (signer.toLowerCase() !== offer.resourceProvider.toLowerCase()) {
-      throw new OfferRejectedError(
-        `the resource offer is signed by ${signer}, not by its resource provider ${offer.resourceProvider}`,
-      );
-    }
+    const typedData = resourceOfferTypedData(this.network, offer);
+    await this.#checkOffer(offer, typedData, signature, offer.resourceProvider, 'resource provider');
     const id = resourceOfferId(this.network, offer);
     const created = this.#store.addResourceOffer({
       id,
@@ -195,12 +193,27 @@ export class Solver {
     return { id, created };
   }
 
-  #checkOfferBasics(solver: Address, expiry: bigint): void {
-    if (solver.toLowerCase() !== this.address.toLowerCase()) {
-      throw new OfferRejectedError(`the offer names solver ${solver}; this solver is ${this.address}`);
+  /** An offer must name this solver, be unexpired, and be signed by the party it speaks for. */
+  async #checkOffer(
+    offer: { solver: Address; expiry: bigint },
+    typedData: Omit<RecoverTypedDataAddressParameters, 'signature'>,
+    signature: Hex,
+    party: Address,
+    role: string,
+  ): Promise<void> {
+    if (offer.solver.toLowerCase() !== this.address.toLowerCase()) {
+      throw new OfferRejectedError(`the offer names solver ${offer.solver}; this solver is ${this.address}`);
     }
-    if (expiry <= nowSeconds())
+    if (offer.expiry <= nowSeconds()) {
       throw new OfferRejectedError('the offer has expired', { hint: 'sign it with a later expiry' });
+    }
+    const signer = await recoverTypedDataAddress({
+      ...typedData,
+      signature,
+    } as RecoverTypedDataAddressParameters);
+    if (signer.toLowerCase() !== party.toLowerCase()) {
+      throw new OfferRejectedError(`the offer is signed by ${signer}, not by its ${role} ${party}`);
+    }
   }
 
   // ---- matching -----------------------------------------------------------------------------------

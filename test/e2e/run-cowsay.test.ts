@@ -14,18 +14,10 @@ import { devAccounts } from '../../src/chain/dev-accounts.js';
 import { type DevnetState, readDevnetState } from '../../src/devnet/state-file.js';
 import { defaults } from '../../src/protocol/defaults.js';
 import { folderCid } from '../../src/storage/unixfs.js';
+import { MOO_STDOUT } from '../fixtures/cow.js';
 import { runCli, startCli, stopCli } from './cli.js';
 
-const COW_SAYING_MOO = [
-  ' _____',
-  '< moo >',
-  ' -----',
-  '        \\   ^__^',
-  '         \\  (oo)\\_______',
-  '            (__)\\       )\\/\\',
-  '                ||----w |',
-  '                ||     ||',
-].join('\n');
+const COW_SAYING_MOO = MOO_STDOUT.trimEnd();
 
 const address = (role: string) => devAccounts.find((a) => a.role === role)?.address as `0x${string}`;
 

@@ -9,21 +9,11 @@ import { validateInputs } from '../../src/modules/inputs.js';
 import type { ModuleManifest } from '../../src/modules/manifest.js';
 import { type ResolvedModule, resolveModule } from '../../src/modules/resolve.js';
 import { folderCid } from '../../src/storage/unixfs.js';
+import { MOO_STDOUT } from '../fixtures/cow.js';
 import { assemble, iovec, type ModuleSpec, op, start, wasi } from './wasm-assembler.js';
 
-const MOO = [
-  ' _____',
-  '< moo >',
-  ' -----',
-  '        \\   ^__^',
-  '         \\  (oo)\\_______',
-  '            (__)\\       )\\/\\',
-  '                ||----w |',
-  '                ||     ||',
-  '',
-].join('\n');
 
-const COW = MOO.split('\n').slice(3).join('\n');
+const COW = MOO_STDOUT.split('\n').slice(3).join('\n');
 
 let work: string;
 let cowsay: ResolvedModule;
@@ -86,7 +76,7 @@ const writeOut = (ptr: number, length: number, scratch: number) => ({
 describe('cowsay on the WASM executor', () => {
   it('prints the classic cow for "moo"', async () => {
     const { result, stdout } = await runCowsay('moo');
-    expect(stdout).toBe(MOO);
+    expect(stdout).toBe(MOO_STDOUT);
     expect(result.status).toBe('succeeded');
     expect(result.exitCode).toBe(0);
     expect(result.instructionCount).toBe(0n);
