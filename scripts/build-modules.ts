@@ -116,6 +116,8 @@ async function buildModule(name: string): Promise<void> {
   const manifest = await readManifest(moduleDir);
   if (manifest.name !== name)
     throw new Error(`${moduleDir}: manifest name "${manifest.name}" differs from the folder`);
+  if (manifest.executor !== 'wasm')
+    throw new Error(`${moduleDir}: a ${manifest.executor} module has nothing to compile here`);
   if (manifest.entry.wasm.includes('/'))
     throw new Error(`${moduleDir}: entry.wasm must be a plain file name`);
   const target = join(outDir, name);

@@ -29,7 +29,7 @@ import {
   waitForTransactionReceipt,
   writeContract,
 } from 'viem/actions';
-import type { DealState } from '../protocol/deal-states.js';
+import { DealState } from '../protocol/deal-states.js';
 import { dealId as computeDealId, type Deal } from '../protocol/eip712.js';
 import { LilypadError } from '../protocol/errors.js';
 import type { NetworkConfig } from '../protocol/network.js';
@@ -76,6 +76,14 @@ const hints: Record<string, string> = {
   TooEarly: 'the timeout has not passed yet',
   TooLate: 'the deadline for this call has passed',
   NotParty: 'only the deal party named for this step may call it',
+  NotDrawnMediator: 'only a mediator drawn for this deal at its challenge may give a verdict',
+  AlreadyVoted: 'each drawn mediator gives one verdict per deal',
+  InvalidMediationTerms: 'the deal needs 1 <= verdictsNeeded <= mediatorsDrawn <= mediators (at most 64)',
+  NotEnoughMediators:
+    "too few of the deal's mediators are registered as mediators with a stake of at least the mediation fee",
+  InsufficientStake: 'the stake is smaller than the amount asked for',
+  MediationsOpen: 'a mediator drawn in an unsettled mediation cannot unstake; wait for it to settle',
+  ReentrancyGuardReentrantCall: 'the deal contract cannot be called from inside its own token transfer',
   ERC20InsufficientAllowance: 'the permit was not accepted and the allowance is too small',
   ERC20InsufficientBalance: 'the wallet does not hold enough LP',
 };
@@ -229,6 +237,113 @@ export function timeoutJudgeMany(
   });
 }
 
+// ---- mediation and registry -------------------------------------------------------------------------------------
+
+/** The job creator disputes the result: locks the mediation fee F and draws the deal's mediators on-chain. */
+export function challenge(wallet: AnyWallet, network: DealsNetwork, deal: Deal): Promise<TxResult> {
+  return send(wallet, 'challenge', { address: network.deals, functionName: 'challenge', args: [deal] });
+}
+
+/** A drawn mediator's verdict; the k-th matching verdict settles the deal. */
+export function verdict(
+  wallet: AnyWallet,
+  network: DealsNetwork,
+  deal: Deal,
+  resultCorrect: boolean,
+): Promise<TxResult> {
+  return send(wallet, 'verdict', {
+    address: network.deals,
+    functionName: 'verdict',
+    args: [deal, resultCorrect],
+  });
+}
+
+/** Anyone, once the mediators missed their deadline: unlocks everything, slashes the silent mediators. */
+export function timeoutMediate(wallet: AnyWallet, network: DealsNetwork, deal: Deal): Promise<TxResult> {
+  return send(wallet, 'timeoutMediate', {
+    address: network.deals,
+    functionName: 'timeoutMediate',
+    args: [deal],
+  });
+}
+
+/** Role flags of the users' registry, as in the contract. */
+export const Role = { solver: 1, resourceProvider: 2, mediator: 4 } as const;
+
+/** Registers the sender's roles (a sum of `Role` flags) and service URL. */
+export function register(
+  wallet: AnyWallet,
+  network: DealsNetwork,
+  roles: number,
+  url: string,
+): Promise<TxResult> {
+  return send(wallet, 'register', { address: network.deals, functionName: 'register', args: [roles, url] });
+}
+
+/** Moves free escrow balance into the sender's mediator stake. */
+export function stake(wallet: AnyWallet, network: DealsNetwork, amount: bigint): Promise<TxResult> {
+  return send(wallet, 'stake', { address: network.deals, functionName: 'stake', args: [amount] });
+}
+
+export function unstake(wallet: AnyWallet, network: DealsNetwork, amount: bigint): Promise<TxResult> {
+  return send(wallet, 'unstake', { address: network.deals, functionName: 'unstake', args: [amount] });
+}
+
+export type UserRecord = { roles: number; url: string; stake: bigint; openMediations: number };
+
+/** An account's entry in the users' registry (roles 0 and an empty URL if it never registered). */
+export async function userOf(client: AnyClient, network: DealsNetwork, account: Address): Promise<UserRecord> {
+  const contract = { address: network.deals, abi: lilypadDealsAbi } as const;
+  const [[stake, openMediations, roles], url] = await Promise.all([
+    readContract(client, { ...contract, functionName: 'users', args: [account] }),
+    readContract(client, { ...contract, functionName: 'serviceUrls', args: [account] }),
+  ]);
+  return { roles, url, stake, openMediations };
+}
+
+/** The service URL a solver registered on-chain: how clients find a solver from its address. */
+export async function solverUrlOf(client: AnyClient, network: DealsNetwork, solver: Address): Promise<string> {
+  const user = await userOf(client, network, solver);
+  if ((user.roles & Role.solver) === 0 || user.url === '') {
+    throw new LilypadError(`${solver} has not registered as a solver with a service URL`, {
+      hint: 'the solver registers with `register(ROLE_SOLVER, url)` on the deal contract',
+    });
+  }
+  return user.url;
+}
+
+export type MediationStatus = {
+  challengedAt: number;
+  /** Bit i: `deal.mediators[i]`. */
+  drawn: bigint;
+  votedCorrect: bigint;
+  votedWrong: bigint;
+};
+
+export async function mediationStatus(
+  client: AnyClient,
+  network: DealsNetwork,
+  dealId: Hex,
+): Promise<MediationStatus> {
+  const [challengedAt, drawn, votedCorrect, votedWrong] = await readContract(client, {
+    address: network.deals,
+    abi: lilypadDealsAbi,
+    functionName: 'mediations',
+    args: [dealId],
+  });
+  return { challengedAt, drawn, votedCorrect, votedWrong };
+}
+
+/** The mediators drawn for a challenged deal, in the deal's order. */
+export async function drawnMediators(
+  client: AnyClient,
+  network: DealsNetwork,
+  deal: Deal,
+): Promise<Address[]> {
+  const { drawn } = await mediationStatus(client, network, computeDealId(network, deal));
+  return deal.mediators.filter((_, i) => (drawn >> BigInt(i)) & 1n);
+}
+
 // ---- escrow -----------------------------------------------------------------------------------------------------
 
 /**
@@ -317,7 +432,6 @@ export async function dealStatus(client: AnyClient, network: DealsNetwork, dealI
 type LogPosition = { blockNumber: bigint; transactionHash: Hex; logIndex: number };
 
 export type DealEvent =
-  | ({ eventName: 'DealAgreed'; dealId: Hex; deal: Deal } & LogPosition)
   | ({
       eventName: 'ResultsSubmitted';
       dealId: Hex;
@@ -325,7 +439,17 @@ export type DealEvent =
       instructionCount: bigint;
       cost: bigint;
     } & LogPosition)
-  | ({ eventName: 'DealStateChanged'; dealId: Hex; state: DealState } & LogPosition);
+  | ({ eventName: 'DealStateChanged'; dealId: Hex; state: DealState } & LogPosition)
+  | ({ eventName: 'MediatorDrawn'; dealId: Hex; mediator: Address } & LogPosition)
+  | ({ eventName: 'VerdictGiven'; dealId: Hex; mediator: Address; resultCorrect: boolean } & LogPosition)
+  | ({ eventName: 'MediatorSlashed'; dealId: Hex; mediator: Address; amount: bigint } & LogPosition);
+
+/** The state a deal is in after an event, for the events that are a transition (`ResultsSubmitted` is one). */
+export function stateAfter(event: DealEvent): DealState | undefined {
+  if (event.eventName === 'DealStateChanged') return event.state;
+  if (event.eventName === 'ResultsSubmitted') return DealState.ResultsSubmitted;
+  return undefined;
+}
 
 /** The deal events among `logs` (other contracts' logs and escrow events are skipped), in log order. */
 export function decodeDealLogs(logs: readonly Log[]): DealEvent[] {
@@ -336,15 +460,7 @@ export function decodeDealLogs(logs: readonly Log[]): DealEvent[] {
       transactionHash: log.transactionHash ?? '0x',
       logIndex: log.logIndex ?? 0,
     };
-    if (log.eventName === 'DealAgreed') {
-      const deal = log.args.deal;
-      events.push({
-        eventName: 'DealAgreed',
-        dealId: log.args.dealId,
-        deal: { ...deal, mediators: [...deal.mediators] },
-        ...position,
-      });
-    } else if (log.eventName === 'ResultsSubmitted') {
+    if (log.eventName === 'ResultsSubmitted') {
       const { dealId, resultCID, instructionCount, cost } = log.args;
       events.push({ eventName: 'ResultsSubmitted', dealId, resultCID, instructionCount, cost, ...position });
     } else if (log.eventName === 'DealStateChanged') {
@@ -354,6 +470,12 @@ export function decodeDealLogs(logs: readonly Log[]): DealEvent[] {
         state: log.args.state as DealState,
         ...position,
       });
+    } else if (log.eventName === 'MediatorDrawn') {
+      events.push({ eventName: 'MediatorDrawn', ...log.args, ...position });
+    } else if (log.eventName === 'VerdictGiven') {
+      events.push({ eventName: 'VerdictGiven', ...log.args, ...position });
+    } else if (log.eventName === 'MediatorSlashed') {
+      events.push({ eventName: 'MediatorSlashed', ...log.args, ...position });
     }
   }
   return events;

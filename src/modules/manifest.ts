@@ -1,6 +1,7 @@
 /**
  * The module manifest, `lilypad.module.json`: what a module is, how to start it, which inputs it takes
  * and what machine it needs. The manifest sits in the module folder, so the folder's CID pins it too.
+ * `executor` decides the entry's shape: a `.wasm` file in the folder, or a Docker image pinned by digest.
  *
  * Inputs reach a module only as whole argv elements or whole environment values (`{ "input": "Name" }`
  * in `entry.args` / `entry.env`), never spliced into text, so no input value can rewrite the job.
@@ -69,35 +70,75 @@ const inputSpec = z
     }
   });
 
+/**
+ * A Docker image pinned by digest: the image ID (`sha256:…`, the digest of its configuration) or a
+ * repository digest (`name@sha256:…`). Tags are refused: they move, and a deal must pin exact code.
+ */
+export const DOCKER_IMAGE = /^(?:[a-z0-9][a-z0-9._/:-]*@)?sha256:[0-9a-f]{64}$/;
+/** `uid:gid`, numeric: the image may have no /etc/passwd to look names up in. */
+const DOCKER_USER = /^\d{1,10}:\d{1,10}$/;
+
+const entryArgs = z.array(argument);
+const entryEnv = z
+  .record(z.string().regex(ENV_NAME, 'must be an environment variable name'), argument)
+  .optional();
+
+const wasmEntry = z.strictObject({
+  wasm: folderFile,
+  /** argv after argv[0], which is the module's name. */
+  args: entryArgs,
+  env: entryEnv,
+});
+
+const dockerEntry = z.strictObject({
+  image: z
+    .string()
+    .regex(DOCKER_IMAGE, 'must be pinned by digest: "sha256:<64 hex>" or "name@sha256:<64 hex>", not a tag'),
+  /** The container's command (Docker's Cmd): the whole argv, or the arguments of the image's entrypoint. */
+  args: entryArgs,
+  env: entryEnv,
+  /** Who the command runs as; the default is nobody (65534:65534). "0:0" only if the image needs root. */
+  user: z.string().regex(DOCKER_USER, 'must be a numeric "uid:gid"').optional(),
+});
+
+const spec = z.strictObject({
+  /** milli-CPU */
+  cpu: nonNegativeInt,
+  gpu: nonNegativeInt,
+  /** MB */
+  gpuVram: nonNegativeInt,
+  /** MB */
+  ram: nonNegativeInt,
+  /** MB */
+  disk: nonNegativeInt,
+});
+
+const common = {
+  name: z.string().regex(NAME, 'must be lower case letters, digits, ".", "_" or "-"'),
+  version: z.string().min(1),
+  description: z.string(),
+  inputs: z.record(z.string().regex(INPUT_NAME, 'must be letters, digits or "_"'), inputSpec),
+  spec,
+  timeoutSeconds: z.number().int().positive(),
+  /** WASM only: the module's memory limit in 64 KiB pages; the default is `spec.ram`. */
+  memoryPages: z.number().int().min(1).max(65_536).optional(),
+  deterministic: z.boolean(),
+};
+
+/** A manifest is one of two shapes, told apart by `executor`; the entry differs, the rest is common. */
 export const moduleManifestSchema = z
-  .strictObject({
-    name: z.string().regex(NAME, 'must be lower case letters, digits, ".", "_" or "-"'),
-    version: z.string().min(1),
-    description: z.string(),
-    executor: z.enum(['wasm', 'docker']),
-    entry: z.strictObject({
-      wasm: folderFile,
-      args: z.array(argument),
-      env: z.record(z.string().regex(ENV_NAME, 'must be an environment variable name'), argument).optional(),
-    }),
-    inputs: z.record(z.string().regex(INPUT_NAME, 'must be letters, digits or "_"'), inputSpec),
-    spec: z.strictObject({
-      /** milli-CPU */
-      cpu: nonNegativeInt,
-      gpu: nonNegativeInt,
-      /** MB */
-      gpuVram: nonNegativeInt,
-      /** MB */
-      ram: nonNegativeInt,
-      /** MB */
-      disk: nonNegativeInt,
-    }),
-    timeoutSeconds: z.number().int().positive(),
-    /** The module's memory limit in 64 KiB WebAssembly pages; the default is `spec.ram`. */
-    memoryPages: z.number().int().min(1).max(65_536).optional(),
-    deterministic: z.boolean(),
-  })
+  .discriminatedUnion('executor', [
+    z.strictObject({ ...common, executor: z.literal('wasm'), entry: wasmEntry }),
+    z.strictObject({ ...common, executor: z.literal('docker'), entry: dockerEntry }),
+  ])
   .superRefine((manifest, ctx) => {
+    if (manifest.executor === 'docker' && manifest.memoryPages !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['memoryPages'],
+        message: 'applies to wasm modules only (docker modules use spec.ram)',
+      });
+    }
     // Every input a module is started with must be declared, so validation covers it.
     const check = (value: unknown, path: (string | number)[]) => {
       if (typeof value === 'object' && value !== null && 'input' in value) {
@@ -112,6 +153,8 @@ export const moduleManifestSchema = z
   });
 
 export type ModuleManifest = z.infer<typeof moduleManifestSchema>;
+export type WasmModuleManifest = Extract<ModuleManifest, { executor: 'wasm' }>;
+export type DockerModuleManifest = Extract<ModuleManifest, { executor: 'docker' }>;
 export type InputSpec = ModuleManifest['inputs'][string];
 export type EntryArgument = ModuleManifest['entry']['args'][number];
 

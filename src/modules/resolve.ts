@@ -87,7 +87,7 @@ async function resolveBuiltin(ref: string, dir: string): Promise<ResolvedModule>
   if (`${manifest.name}:${manifest.version}` !== ref) {
     throw new LilypadError(`module folder ${dir} holds ${manifest.name}:${manifest.version}, not ${ref}`);
   }
-  if (!existsSync(join(dir, manifest.entry.wasm))) throw notBuilt();
+  if (manifest.executor === 'wasm' && !existsSync(join(dir, manifest.entry.wasm))) throw notBuilt();
   return { cid: await moduleCid(dir), dir, manifest };
 }
 

@@ -24,6 +24,9 @@ export function deriveDeal({ jobOffer, jobOfferId, resourceOffer, resourceOfferI
     resourceProvider: resourceOffer.resourceProvider,
     solver: jobOffer.solver,
     mediators: sharedMediators(jobOffer, resourceOffer),
+    // One mediator decides, until offers carry k-of-n terms (the contract takes any 1 <= k <= n per deal).
+    mediatorsDrawn: 1,
+    verdictsNeeded: 1,
     jobOffer: jobOfferId,
     resourceOffer: resourceOfferId,
     fixedPrice: resourceOffer.fixedPrice,

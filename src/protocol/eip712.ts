@@ -70,6 +70,8 @@ export const dealTypes = {
     { name: 'resourceProvider', type: 'address' },
     { name: 'solver', type: 'address' },
     { name: 'mediators', type: 'address[]' },
+    { name: 'mediatorsDrawn', type: 'uint8' },
+    { name: 'verdictsNeeded', type: 'uint8' },
     { name: 'jobOffer', type: 'bytes32' },
     { name: 'resourceOffer', type: 'bytes32' },
     { name: 'fixedPrice', type: 'uint256' },
@@ -134,6 +136,10 @@ export type Deal = {
   resourceProvider: Address;
   solver: Address;
   mediators: Address[];
+  /** n: how many of `mediators` are drawn when the job creator challenges (1 by default). */
+  mediatorsDrawn: number;
+  /** k: how many matching verdicts decide a mediation (1 by default; 1 <= k <= n). */
+  verdictsNeeded: number;
   /** EIP-712 hash of the job offer: commits the module, the inputs and the spec. */
   jobOffer: Hex;
   resourceOffer: Hex;

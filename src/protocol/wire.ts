@@ -77,6 +77,8 @@ export const dealSchema = z.object({
   resourceProvider: addressSchema,
   solver: addressSchema,
   mediators: z.array(addressSchema).max(16),
+  mediatorsDrawn: z.number().int().min(0).max(255),
+  verdictsNeeded: z.number().int().min(0).max(255),
   jobOffer: hashSchema,
   resourceOffer: hashSchema,
   fixedPrice: uintString,

@@ -19,6 +19,7 @@ import {
 } from '../chain/clients.js';
 import { dealStatus, submitResult, timeoutJudge } from '../chain/deals.js';
 import { ensureEscrow } from '../chain/escrow.js';
+import { DockerExecutor } from '../executors/docker/docker-executor.js';
 import type { Executor } from '../executors/executor.js';
 import { WasmExecutor } from '../executors/wasm/wasm-executor.js';
 import { parseCanonicalInputs, validateInputs } from '../modules/inputs.js';
@@ -63,7 +64,14 @@ export type ResourceProviderOptions = {
   /** Module CIDs this provider will run; empty for any. */
   modules?: string[];
   offerTtlSeconds?: number;
-  executor?: Executor;
+  /** Executors by the manifest's `executor`; any not given is created on its first job. */
+  executors?: Partial<Record<Executor['kind'], Executor>>;
+};
+
+const EXECUTORS: Record<Executor['kind'], () => Executor> = {
+  wasm: () => new WasmExecutor(),
+  // Created only when a container job comes: a provider without Docker still runs WASM jobs.
+  docker: () => new DockerExecutor(),
 };
 
 type DealJob = { deal: Deal; jobOffer: JobOffer };
@@ -72,7 +80,7 @@ export class ResourceProvider {
   readonly account: LocalAccount;
   readonly #options: ResourceProviderOptions;
   readonly #log: Logger;
-  readonly #executor: Executor;
+  readonly #executors: Partial<Record<Executor['kind'], Executor>>;
   readonly #solver: SolverClient;
   #public!: LilypadPublicClient;
   #wallet!: LilypadWalletClient;
@@ -89,7 +97,7 @@ export class ResourceProvider {
     this.#options = options;
     this.#log = options.logger;
     this.account = privateKeyToAccount(options.privateKey);
-    this.#executor = options.executor ?? new WasmExecutor();
+    this.#executors = { ...options.executors };
     this.#solver = new SolverClient(options.network.solverUrl, this.account);
   }
 
@@ -218,7 +226,7 @@ export class ResourceProvider {
     const inputs = validateInputs(manifest, parseCanonicalInputs(jobOffer.inputs));
     const bundleDir = join(this.#options.dataDir, 'results', dealId);
     await rm(bundleDir, { recursive: true, force: true });
-    const result = await this.#executor.run({
+    const result = await this.#executorFor(manifest.executor).run({
       moduleDir,
       manifest,
       inputs,
@@ -237,6 +245,15 @@ export class ResourceProvider {
       result.instructionCount,
     );
     this.#log.info({ dealId, resultCID: cid.toString(), tx: hash }, 'result submitted');
+  }
+
+  #executorFor(kind: Executor['kind']): Executor {
+    let executor = this.#executors[kind];
+    if (!executor) {
+      executor = EXECUTORS[kind]();
+      this.#executors[kind] = executor;
+    }
+    return executor;
   }
 
   /** Fetches a module by CID from the directory once, verifying every block, and keeps it. */

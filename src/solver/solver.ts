@@ -397,6 +397,9 @@ export class Solver {
     for (const log of logs) {
       if (log.eventName === 'DealStateChanged') {
         this.#applyState(log.args.dealId, Number(log.args.state), log.transactionHash);
+      } else if (log.eventName === 'ResultsSubmitted') {
+        // The contract's one event for this transition.
+        this.#applyState(log.args.dealId, DealState.ResultsSubmitted, log.transactionHash);
       }
     }
   }

@@ -202,14 +202,12 @@ describe('happy path', () => {
       ...acceptTx.receipt.logs,
     ]);
     expect(events.map((e) => e.eventName)).toEqual([
-      'DealAgreed',
       'DealStateChanged',
       'ResultsSubmitted',
       'DealStateChanged',
-      'DealStateChanged',
     ]);
-    const [agreedEvent, , resultsEvent] = events;
-    expect(agreedEvent).toMatchObject({ eventName: 'DealAgreed', dealId: id, deal });
+    const [agreedEvent, resultsEvent, acceptedEvent] = events;
+    expect(agreedEvent).toMatchObject({ dealId: id, state: DealState.Agreed });
     expect(resultsEvent).toMatchObject({
       eventName: 'ResultsSubmitted',
       dealId: id,
@@ -217,11 +215,7 @@ describe('happy path', () => {
       instructionCount,
       cost,
     });
-    expect(events.filter((e) => e.eventName === 'DealStateChanged').map((e) => e.state)).toEqual([
-      DealState.Agreed,
-      DealState.ResultsSubmitted,
-      DealState.Accepted,
-    ]);
+    expect(acceptedEvent).toMatchObject({ dealId: id, state: DealState.Accepted });
 
     const gas = {
       agree: agreeResult.gasUsed,

@@ -54,6 +54,8 @@ export async function startChain() {
       resourceProvider: address('resourceProvider'),
       solver: address('solver'),
       mediators: [address('mediator')],
+      mediatorsDrawn: 1,
+      verdictsNeeded: 1,
       jobOffer: keccak256(toHex(`job offer ${counter} ${Math.random()}`)),
       resourceOffer: keccak256(toHex(`resource offer ${counter}`)),
       fixedPrice: parseEther('1'),

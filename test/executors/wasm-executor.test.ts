@@ -6,7 +6,7 @@ import type { ExecutionJob } from '../../src/executors/executor.js';
 import { limitMemory, MemoryLimitError } from '../../src/executors/wasm/binary.js';
 import { activeWasmWorkers, FIXED_TIME_NS, WasmExecutor } from '../../src/executors/wasm/wasm-executor.js';
 import { validateInputs } from '../../src/modules/inputs.js';
-import type { ModuleManifest } from '../../src/modules/manifest.js';
+import type { WasmModuleManifest } from '../../src/modules/manifest.js';
 import { type ResolvedModule, resolveModule } from '../../src/modules/resolve.js';
 import { folderCid } from '../../src/storage/unixfs.js';
 import { MOO_STDOUT } from '../fixtures/cow.js';
@@ -43,7 +43,7 @@ async function runCowsay(message: string, seed = '0x01') {
   return { result, stdout: await readFile(join(bundleDir, 'stdout'), 'utf8') };
 }
 
-function manifestFor(overrides: Partial<ModuleManifest> = {}): ModuleManifest {
+function manifestFor(overrides: Partial<WasmModuleManifest> = {}): WasmModuleManifest {
   return {
     name: 'test',
     version: 'v0',

@@ -41,7 +41,7 @@ export function registerResourceProvider(program: Command): void {
     .summary('offer this machine to the network and run jobs for pay')
     .description(
       'Run a resource provider: it keeps signed resource offers open at the solver (one per slot),\n' +
-        'signs the deals proposed for them, runs each job in the WASM executor, publishes the result\n' +
+        'signs the deals proposed for them, runs each job in its module's executor (WASM or Docker), publishes the result\n' +
         'to the directory, submits it on-chain and is paid when the job creator accepts (or stays silent).',
     )
     .option(

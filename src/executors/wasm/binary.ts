@@ -1,7 +1,8 @@
 /**
- * Just enough of the WebAssembly binary format to cap a module's memory: the memory section's
- * maximum is rewritten to at most the job's limit before compiling, so `memory.grow` past the limit
- * fails inside the module (returns -1) exactly where it would on any other machine.
+ * The WebAssembly binary format, as much as the executor rewrites: a reader and LEB128 numbers (shared
+ * with metering.ts), and the memory cap: the memory section's maximum is rewritten to at most the job's
+ * limit before compiling, so `memory.grow` past the limit fails inside the module (returns -1) exactly
+ * where it would on any other machine.
  */
 import { LilypadError } from '../../protocol/errors.js';
 
@@ -26,7 +27,8 @@ function invalid(what: string): LilypadError {
   return new LilypadError(`not a valid WebAssembly module: ${what}`);
 }
 
-class Reader {
+/** Reads the WebAssembly binary format: bytes and LEB128 numbers, throwing on a truncated input. */
+export class Reader {
   offset: number;
   constructor(
     readonly bytes: Uint8Array,
@@ -42,6 +44,14 @@ class Reader {
     return value;
   }
 
+  /** The next `length` bytes (a view, not a copy). */
+  take(length: number): Uint8Array {
+    if (this.offset + length > this.bytes.length) throw invalid('unexpected end');
+    const view = this.bytes.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return view;
+  }
+
   /** Unsigned LEB128, up to 64 bits. */
   leb(): bigint {
     let result = 0n;
@@ -54,11 +64,34 @@ class Reader {
       if (shift > 63n) throw invalid('LEB128 number too long');
     }
   }
+
+  /** Unsigned LEB128, up to 32 bits (a count, an index, a size). */
+  u32(): number {
+    let result = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (shift > 28) throw invalid('LEB128 u32 too long');
+      const b = this.byte();
+      result += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) {
+        if (result > 0xffff_ffff) throw invalid('LEB128 u32 out of range');
+        return result;
+      }
+    }
+  }
+
+  /** Skips a signed LEB128 of up to 64 bits (a constant or a block type). */
+  sleb(): void {
+    for (let i = 0; ; i++) {
+      if (i >= 10) throw invalid('LEB128 number too long');
+      if ((this.byte() & 0x80) === 0) return;
+    }
+  }
 }
 
-function leb(value: bigint): number[] {
+/** Unsigned LEB128. */
+export function uleb(value: number | bigint): number[] {
+  let rest = BigInt(value);
   const out: number[] = [];
-  let rest = value;
   do {
     let b = Number(rest & 0x7fn);
     rest >>= 7n;
@@ -66,6 +99,44 @@ function leb(value: bigint): number[] {
     out.push(b);
   } while (rest !== 0n);
   return out;
+}
+
+/** Signed LEB128. */
+export function sleb(value: number | bigint): number[] {
+  let rest = BigInt(value);
+  const out: number[] = [];
+  for (;;) {
+    const b = Number(rest & 0x7fn);
+    rest >>= 7n;
+    const done = (rest === 0n && (b & 0x40) === 0) || (rest === -1n && (b & 0x40) !== 0);
+    out.push(done ? b : b | 0x80);
+    if (done) return out;
+  }
+}
+
+/** A growable byte buffer, for rewriting modules of any size. */
+export class ByteWriter {
+  #buffer = new Uint8Array(1024);
+  length = 0;
+
+  #reserve(extra: number): void {
+    if (this.length + extra <= this.#buffer.length) return;
+    let size = this.#buffer.length * 2;
+    while (size < this.length + extra) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.#buffer.subarray(0, this.length));
+    this.#buffer = grown;
+  }
+
+  push(bytes: ArrayLike<number>): void {
+    this.#reserve(bytes.length);
+    this.#buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  toBytes(): Uint8Array {
+    return this.#buffer.slice(0, this.length);
+  }
 }
 
 export type MemoryLimits = { initialPages: bigint; maxPages: bigint };
@@ -99,7 +170,7 @@ export function limitMemory(
     }
     const section = new Reader(bytes.subarray(0, end), contentStart);
     const count = section.leb();
-    const content: number[] = leb(count);
+    const content: number[] = uleb(count);
     const memories: MemoryLimits[] = [];
     for (let i = 0n; i < count; i++) {
       const flags = Number(section.leb());
@@ -109,16 +180,16 @@ export function limitMemory(
       const declaredMax = flags & HAS_MAX ? section.leb() : undefined;
       if (initial > limit) throw new MemoryLimitError(initial, limitPages);
       const max = declaredMax === undefined || declaredMax > limit ? limit : declaredMax;
-      content.push(flags | HAS_MAX, ...leb(initial), ...leb(max));
+      content.push(flags | HAS_MAX, ...uleb(initial), ...uleb(max));
       memories.push({ initialPages: initial, maxPages: max });
     }
     if (section.offset !== end) throw invalid('memory section has trailing bytes');
     const rewritten = new Uint8Array(
-      bytes.length - (end - start) + 1 + leb(BigInt(content.length)).length + content.length,
+      bytes.length - (end - start) + 1 + uleb(content.length).length + content.length,
     );
     rewritten.set(bytes.subarray(0, start), 0);
     let at = start;
-    for (const b of [MEMORY_SECTION, ...leb(BigInt(content.length)), ...content]) rewritten[at++] = b;
+    for (const b of [MEMORY_SECTION, ...uleb(content.length), ...content]) rewritten[at++] = b;
     rewritten.set(bytes.subarray(end), at);
     return { bytes: rewritten, memories };
   }

@@ -11,6 +11,11 @@ export interface WasmMemory {
   grow(pages: number): number;
 }
 
+/** A WebAssembly.Global; an i64 reads and writes as a bigint. */
+export interface WasmGlobal {
+  value: unknown;
+}
+
 export interface WasmInstance {
   readonly exports: Record<string, unknown>;
 }

@@ -1,83 +1,45 @@
 /**
- * The WASM executor: runs a WASI preview1 module in a fresh worker thread per job, deterministically
- * (see worker.ts), within a memory limit (the module's memory maximum is rewritten before compiling),
- * an output limit (enforced in the worker) and a wall-clock limit (the worker is terminated).
+ * The WASM executor: runs a WASI preview1 module on a warm job thread (worker-pool.ts), deterministically
+ * (wasi.ts, wasi-files.ts), metered (metering.ts: an exact instruction count, an instruction budget and
+ * a call-stack limit, the same on every machine), within a memory limit (the module's memory maximum is
+ * rewritten before compiling), an output limit, a file-bytes limit and a wall-clock limit (the thread
+ * is terminated). `/inputs` is the job's input folder, read-only; `/outputs` is the bundle's outputs/.
  *
- * Compiled modules are cached in this process by file hash and memory limit, so a job pays only for
- * the worker's start-up (~25 ms) and the module's own run.
+ * Modules are instrumented and compiled once per process, cached by file hash, memory limit and
+ * metering, so a job pays only for an instance and its own run.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { devNull } from 'node:os';
+import { mkdir, readdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import type { EntryArgument, ModuleManifest } from '../../modules/manifest.js';
+import type { EntryArgument, WasmModuleManifest } from '../../modules/manifest.js';
 import { LilypadError } from '../../protocol/errors.js';
-import type { ExecutionJob, ExecutionResult, ExecutionStatus, Executor, RunOptions } from '../executor.js';
+import type { ExecutionJob, ExecutionResult, Executor, RunOptions } from '../executor.js';
+import { type ExecutionTrace, startSampling, TRACE_SAMPLE_PERIOD_MS, writeTrace } from '../trace.js';
 import { limitMemory, MemoryLimitError, WASM_PAGE_BYTES } from './binary.js';
+import { meterModule, UNLIMITED_INSTRUCTIONS } from './metering.js';
 import type { WasmApi, WasmModule } from './wasm-api.js';
-import type { WorkerRequest, WorkerResponse } from './worker.js';
+import { WASI_FUNCTIONS } from './wasi.js';
+import type { Preopen } from './wasi-files.js';
+import { jobSharedMemory, type PoolOutcome, WorkerPool } from './worker-pool.js';
 
 /** What clocks read inside a module: 2000-01-01T00:00:00Z, in nanoseconds. */
 export const FIXED_TIME_NS = 946_684_800_000_000_000n;
 export const DEFAULT_OUTPUT_BYTES = 16 * 1024 * 1024;
 const MAX_PAGES = 65_536;
+const MIB = 1024 * 1024;
 const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-// wasi_snapshot_preview1, complete: anything else in that namespace would fail to link.
-const WASI_FUNCTIONS = new Set([
-  'args_get',
-  'args_sizes_get',
-  'environ_get',
-  'environ_sizes_get',
-  'clock_res_get',
-  'clock_time_get',
-  'fd_advise',
-  'fd_allocate',
-  'fd_close',
-  'fd_datasync',
-  'fd_fdstat_get',
-  'fd_fdstat_set_flags',
-  'fd_fdstat_set_rights',
-  'fd_filestat_get',
-  'fd_filestat_set_size',
-  'fd_filestat_set_times',
-  'fd_pread',
-  'fd_prestat_get',
-  'fd_prestat_dir_name',
-  'fd_pwrite',
-  'fd_read',
-  'fd_readdir',
-  'fd_renumber',
-  'fd_seek',
-  'fd_sync',
-  'fd_tell',
-  'fd_write',
-  'path_create_directory',
-  'path_filestat_get',
-  'path_filestat_set_times',
-  'path_link',
-  'path_open',
-  'path_readlink',
-  'path_remove_directory',
-  'path_rename',
-  'path_symlink',
-  'path_unlink_file',
-  'poll_oneoff',
-  'proc_exit',
-  'proc_raise',
-  'sched_yield',
-  'random_get',
-  'sock_accept',
-  'sock_recv',
-  'sock_send',
-  'sock_shutdown',
-]);
 
 export type WasmExecutorOptions = {
   /** Output limit (stdout + stderr) when the job sets none. */
   outputBytes?: number;
+  /**
+   * Count instructions (default true). Off, the module runs as written: no instruction count, no
+   * budget, no deterministic stack limit. For comparisons (the metering benchmark), not for deals.
+   */
+  metering?: boolean;
+  /** The job threads; by default one pool shared by every WasmExecutor of the process. */
+  pool?: WorkerPool;
 };
 
 type Prepared = { module: WasmModule; memoryMaxBytes: number };
@@ -85,12 +47,11 @@ type Prepared = { module: WasmModule; memoryMaxBytes: number };
 const hashes = new Map<string, { mtimeMs: number; size: number; hash: string }>();
 const compiled = new Map<string, Promise<Prepared>>();
 const COMPILED_CACHE_SIZE = 32;
+const sharedPool = new WorkerPool();
 
-let liveWorkers = 0;
-
-/** Worker threads of this executor that have not exited yet (for tests and diagnostics). */
+/** Job threads of the shared pool running a job or not yet reclaimed after one (for tests). */
 export function activeWasmWorkers(): number {
-  return liveWorkers;
+  return sharedPool.busy;
 }
 
 async function fileHash(path: string): Promise<{ hash: string; bytes?: Uint8Array }> {
@@ -125,18 +86,19 @@ function checkInterface(module: WasmModule, name: string): void {
   }
 }
 
-/** Compiles (or reuses) the module at `path` with its memory capped at `limitPages`. */
-async function prepare(path: string, limitPages: number, name: string): Promise<Prepared> {
+/** Instruments (or not), compiles and checks the module at `path` with its memory capped at `limitPages`. */
+async function prepare(path: string, limitPages: number, name: string, metered: boolean): Promise<Prepared> {
   const { hash, bytes } = await fileHash(path);
-  const key = `${hash}:${limitPages}`;
+  const key = `${hash}:${limitPages}:${metered ? 'metered' : 'plain'}`;
   let entry = compiled.get(key);
   if (!entry) {
     entry = (async () => {
       const source = bytes ?? (await readFile(path));
       const limited = limitMemory(source, limitPages);
+      const runnable = metered ? meterModule(limited.bytes).bytes : limited.bytes;
       let module: WasmModule;
       try {
-        module = await WebAssembly.compile(limited.bytes);
+        module = await WebAssembly.compile(runnable);
       } catch (error) {
         throw new LilypadError(`module ${name}: ${path} does not compile: ${(error as Error).message}`, {
           cause: error,
@@ -153,27 +115,6 @@ async function prepare(path: string, limitPages: number, name: string): Promise<
   return entry;
 }
 
-let workerUrl: Promise<URL> | undefined;
-
-/**
- * worker.js next to this file after tsc; from the TypeScript sources (tsx, vitest) worker.ts is
- * transpiled once with esbuild (tsx's own) and started from a data: URL, because Node 20 applies no
- * loader hooks to a worker's entry module.
- */
-function workerEntry(): Promise<URL> {
-  workerUrl ??= (async () => {
-    if (!import.meta.url.endsWith('.ts')) return new URL('./worker.js', import.meta.url);
-    const source = await readFile(new URL('./worker.ts', import.meta.url), 'utf8');
-    const { transform } = await import('esbuild');
-    const { code } = await transform(source, { loader: 'ts', format: 'esm', target: 'node20' });
-    return new URL(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
-  })();
-  workerUrl.catch(() => {
-    workerUrl = undefined;
-  });
-  return workerUrl;
-}
-
 function seedBytes(seed: string): Uint8Array {
   const hex = seed.startsWith('0x') || seed.startsWith('0X') ? seed.slice(2) : seed;
   if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) throw new LilypadError(`the job seed must be hex, got ${seed}`);
@@ -188,7 +129,7 @@ function argumentValue(arg: EntryArgument, inputs: Record<string, string>, where
 }
 
 /** argv[0] is the module name, then the manifest's arguments with inputs as whole elements. */
-export function moduleArgs(manifest: ModuleManifest, inputs: Record<string, string>): string[] {
+export function moduleArgs(manifest: WasmModuleManifest, inputs: Record<string, string>): string[] {
   return [
     manifest.name,
     ...manifest.entry.args.map((arg, i) => argumentValue(arg, inputs, `entry.args[${i}]`)),
@@ -196,7 +137,10 @@ export function moduleArgs(manifest: ModuleManifest, inputs: Record<string, stri
 }
 
 /** The environment, keys inserted in sorted order (WASI passes them in insertion order). */
-export function moduleEnv(manifest: ModuleManifest, inputs: Record<string, string>): Record<string, string> {
+export function moduleEnv(
+  manifest: WasmModuleManifest,
+  inputs: Record<string, string>,
+): Record<string, string> {
   const env: Record<string, string> = {};
   const entries = Object.entries(manifest.entry.env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [key, arg] of entries) env[key] = argumentValue(arg, inputs, `entry.env.${key}`);
@@ -204,7 +148,7 @@ export function moduleEnv(manifest: ModuleManifest, inputs: Record<string, strin
 }
 
 /** The memory limit in pages: the manifest's (memoryPages, else spec.ram), lowered by the job's. */
-export function memoryLimitPages(manifest: ModuleManifest, memoryBytes?: number): number {
+export function memoryLimitPages(manifest: WasmModuleManifest, memoryBytes?: number): number {
   const fromManifest =
     manifest.memoryPages ?? Math.floor((manifest.spec.ram * 1024 * 1024) / WASM_PAGE_BYTES);
   let pages = Math.min(Math.max(1, fromManifest), MAX_PAGES);
@@ -220,6 +164,15 @@ async function createBundle(bundleDir: string): Promise<void> {
   await mkdir(join(bundleDir, 'outputs'));
 }
 
+async function inputsFolder(inputsDir: string | undefined): Promise<string | undefined> {
+  if (inputsDir === undefined) return undefined;
+  const path = await realpath(inputsDir).catch((error: unknown) => {
+    throw new LilypadError(`the job's inputs folder ${inputsDir} cannot be read`, { cause: error });
+  });
+  if (!(await stat(path)).isDirectory()) throw new LilypadError(`the job's inputs ${inputsDir} is not a folder`);
+  return path;
+}
+
 function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
@@ -228,14 +181,21 @@ function closeQuietly(fd: number): void {
   }
 }
 
-type Outcome = { status: ExecutionStatus; exitCode: number; memoryPeakBytes?: number; message?: string };
-
 export class WasmExecutor implements Executor {
   readonly kind = 'wasm' as const;
   readonly #outputBytes: number;
+  readonly #metering: boolean;
+  readonly #pool: WorkerPool;
 
   constructor(options: WasmExecutorOptions = {}) {
     this.#outputBytes = options.outputBytes ?? DEFAULT_OUTPUT_BYTES;
+    this.#metering = options.metering ?? true;
+    this.#pool = options.pool ?? sharedPool;
+  }
+
+  /** Starts a job thread ahead of the first job. */
+  warmUp(): Promise<void> {
+    return this.#pool.warmUp();
   }
 
   async run(job: ExecutionJob, options: RunOptions = {}): Promise<ExecutionResult> {
@@ -248,17 +208,19 @@ export class WasmExecutor implements Executor {
     if (relative(moduleDir, wasmPath).split(sep)[0] === '..') {
       throw new LilypadError(`entry.wasm ${manifest.entry.wasm} is outside the module folder`);
     }
+    if (job.limits?.instructions !== undefined && !this.#metering) {
+      throw new LilypadError('an instruction budget needs metering, which this executor has turned off');
+    }
     const seed = seedBytes(job.seed);
     const args = moduleArgs(manifest, job.inputs);
     const env = moduleEnv(manifest, job.inputs);
     const limitPages = memoryLimitPages(manifest, job.limits?.memoryBytes);
-    const wallTimeMs = job.limits?.wallTimeMs ?? manifest.timeoutSeconds * 1000;
-    const outputLimit = job.limits?.outputBytes ?? this.#outputBytes;
+    const inputs = await inputsFolder(job.inputsDir);
 
     let prepared: Prepared | undefined;
-    let refused: Outcome | undefined;
+    let refused: PoolOutcome | undefined;
     try {
-      prepared = await prepare(wasmPath, limitPages, manifest.name);
+      prepared = await prepare(wasmPath, limitPages, manifest.name, this.#metering);
     } catch (error) {
       if (!(error instanceof MemoryLimitError)) throw error;
       // Deterministic: the module cannot start within its limit anywhere.
@@ -267,136 +229,91 @@ export class WasmExecutor implements Executor {
 
     await createBundle(job.bundleDir);
     const started = performance.now();
-    let outcome: Outcome;
+    let outcome: PoolOutcome;
+    let samples: ExecutionTrace['samples'] = [];
     if (refused) outcome = refused;
-    else if (options.signal?.aborted) outcome = { status: 'cancelled', exitCode: 130, memoryPeakBytes: 0 };
-    else
-      outcome = await this.#runWorker(
-        prepared as Prepared,
-        job,
-        { args, env, seed, wallTimeMs, outputLimit },
-        options,
-      );
-    const wallTime = performance.now() - started;
+    else if (options.signal?.aborted) outcome = { status: 'cancelled', exitCode: 130, message: 'cancelled' };
+    else {
+      const ran = await this.#runJob(prepared as Prepared, job, { args, env, seed, inputs }, options);
+      outcome = ran.outcome;
+      samples = ran.samples;
+    }
+    const wallTimeMs = Math.round(performance.now() - started);
 
     await writeFile(join(job.bundleDir, 'exitCode'), `${outcome.exitCode}\n`);
+    const trace: ExecutionTrace = {
+      ...(outcome.instructionCount === undefined ? {} : { instructionCount: outcome.instructionCount }),
+      memoryPeakBytes: outcome.memoryPeakBytes ?? 0,
+      wallTimeMs,
+      samplePeriodMs: TRACE_SAMPLE_PERIOD_MS,
+      samples,
+    };
+    const traceFile = await writeTrace(job.bundleDir, trace);
     const result: ExecutionResult = {
       bundleDir: job.bundleDir,
       exitCode: outcome.exitCode,
       status: outcome.status,
-      instructionCount: 0n, // no metering yet
-      trace: { wallTimeMs: Math.round(wallTime), memoryPeakBytes: outcome.memoryPeakBytes ?? 0 },
+      instructionCount: outcome.instructionCount ?? 0n,
+      trace,
+      traceFile,
       ...(outcome.message === undefined ? {} : { message: outcome.message }),
     };
     options.onProgress?.({
       type: 'execution:finished',
       status: result.status,
       exitCode: result.exitCode,
-      wallTimeMs: result.trace.wallTimeMs,
+      wallTimeMs,
     });
     return result;
   }
 
-  async #runWorker(
+  async #runJob(
     prepared: Prepared,
-    job: ExecutionJob,
-    run: {
-      args: string[];
-      env: Record<string, string>;
-      seed: Uint8Array;
-      wallTimeMs: number;
-      outputLimit: number;
-    },
+    job: ExecutionJob & { manifest: WasmModuleManifest },
+    run: { args: string[]; env: Record<string, string>; seed: Uint8Array; inputs: string | undefined },
     options: RunOptions,
-  ): Promise<Outcome> {
-    const url = await workerEntry();
-    const stdinFd = openSync(devNull, 'r');
+  ): Promise<{ outcome: PoolOutcome; samples: ExecutionTrace['samples'] }> {
     const stdoutFd = openSync(join(job.bundleDir, 'stdout'), 'w');
     const stderrFd = openSync(join(job.bundleDir, 'stderr'), 'w');
-    const stats = new SharedArrayBuffer(4);
-    const request: WorkerRequest = {
-      module: prepared.module,
-      args: run.args,
-      env: run.env,
-      seed: run.seed,
-      fixedTimeNs: FIXED_TIME_NS,
-      stdinFd,
-      stdoutFd,
-      stderrFd,
-      outputLimit: run.outputLimit,
-      memoryMaxBytes: prepared.memoryMaxBytes,
-      stats,
-    };
-    const lastSeenMemory = () => Atomics.load(new Int32Array(stats), 0) * WASM_PAGE_BYTES;
-
-    let worker: Worker;
+    const shared = jobSharedMemory();
+    const memoryPages = new Int32Array(shared, 0, 1);
+    const preopens: Preopen[] = [
+      { guestPath: '/inputs', hostPath: run.inputs, writable: false },
+      { guestPath: '/outputs', hostPath: await realpath(join(job.bundleDir, 'outputs')), writable: true },
+    ];
+    const sampling = startSampling(() => ({ memoryBytes: Atomics.load(memoryPages, 0) * WASM_PAGE_BYTES }));
     try {
-      worker = new Worker(url, {
-        workerData: request,
-        execArgv: [],
-        // The module's memory is not on the JS heap; this bounds only the glue.
-        resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 },
-      });
-    } catch (error) {
-      for (const fd of [stdinFd, stdoutFd, stderrFd]) closeQuietly(fd);
-      throw error;
-    }
-    liveWorkers++;
-    const exited = new Promise<void>((done) =>
-      worker.once('exit', () => {
-        liveWorkers--;
-        done();
-      }),
-    );
-
-    const outcome = await new Promise<Outcome>((resolveOutcome, rejectOutcome) => {
-      let started = false;
-      const cleanUp = () => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-      };
-      const settle = (value: Outcome) => {
-        cleanUp();
-        resolveOutcome(value);
-      };
-      const fail = (error: LilypadError) => {
-        cleanUp();
-        rejectOutcome(error);
-      };
-      const timer = setTimeout(
-        () => settle({ status: 'timed-out', exitCode: 124, message: `timed out after ${run.wallTimeMs} ms` }),
-        run.wallTimeMs,
+      const outcome = await this.#pool.run(
+        {
+          module: prepared.module,
+          args: run.args,
+          env: run.env,
+          seed: run.seed,
+          fixedTimeNs: FIXED_TIME_NS,
+          stdoutFd,
+          stderrFd,
+          outputLimit: job.limits?.outputBytes ?? this.#outputBytes,
+          memoryMaxBytes: prepared.memoryMaxBytes,
+          preopens,
+          fileBytes: job.limits?.fileBytes ?? job.manifest.spec.disk * MIB,
+          instructionBudget: this.#metering ? (job.limits?.instructions ?? UNLIMITED_INSTRUCTIONS) : undefined,
+          shared,
+        },
+        {
+          wallTimeMs: job.limits?.wallTimeMs ?? job.manifest.timeoutSeconds * 1000,
+          ...(options.signal ? { signal: options.signal } : {}),
+          onStarted: () => options.onProgress?.({ type: 'execution:started', kind: 'wasm' }),
+        },
       );
-      const onAbort = () => settle({ status: 'cancelled', exitCode: 130, message: 'cancelled' });
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      worker.on('message', (message: WorkerResponse) => {
-        if (message.type === 'started') {
-          started = true;
-          options.onProgress?.({ type: 'execution:started', kind: 'wasm' });
-          return;
-        }
-        settle({
-          status: message.status,
-          exitCode: message.exitCode,
-          memoryPeakBytes: message.memoryPeakBytes,
-          ...(message.message === undefined ? {} : { message: message.message }),
-        });
-      });
-      worker.once('error', (error) => {
-        // Before the module started it is our failure, not the job's.
-        if (!started)
-          fail(new LilypadError(`the WASM worker failed to start: ${error.message}`, { cause: error }));
-        else settle({ status: 'failed', exitCode: 134, message: `worker error: ${error.message}` });
-      });
-      worker.once('exit', (code) => {
-        if (!started) fail(new LilypadError(`the WASM worker exited (${code}) before starting the module`));
-        else settle({ status: 'failed', exitCode: 134, message: `worker exited with ${code}` });
-      });
-    }).finally(async () => {
-      await worker.terminate();
-      await exited;
-      for (const fd of [stdinFd, stdoutFd, stderrFd]) closeQuietly(fd);
-    });
-    return { ...outcome, memoryPeakBytes: outcome.memoryPeakBytes ?? lastSeenMemory() };
+      const lastSeen = Atomics.load(memoryPages, 0) * WASM_PAGE_BYTES;
+      return {
+        outcome: { ...outcome, memoryPeakBytes: outcome.memoryPeakBytes ?? lastSeen },
+        samples: sampling.stop(),
+      };
+    } finally {
+      sampling.stop();
+      closeQuietly(stdoutFd);
+      closeQuietly(stderrFd);
+    }
   }
 }

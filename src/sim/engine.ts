@@ -1,0 +1,625 @@
+/**
+ * The market simulator: a deterministic discrete-event, agent-based model of the network.
+ *
+ * Each round, job creators post jobs at random times in the round's window. The solver matches each with the
+ * project's matching rule (`offer-index.ts`, or `matchJob` itself) and derives the deal with `deriveDeal`;
+ * then the deal runs through the protocol's states in simulated time, every party acting by its strategy
+ * (`strategies.ts`) and every movement of money made by the protocol's reference model
+ * (`src/protocol/settlement.ts`, through `ledger.ts`). A resource offer is busy from its match until its deal
+ * settles, as in the solver. A round ends when its last deal has settled; adaptive agents then learn from it.
+ *
+ * Simulated time is whole seconds (block timestamps); a timeout fires the second after its deadline, which is
+ * when the contract first allows it. Nothing reads the clock or Math.random: the seed decides everything.
+ */
+import type { Address, Hex } from 'viem';
+import { DealState } from '../protocol/deal-states.js';
+import { deriveDeal } from '../protocol/derive-deal.js';
+import type { Deal, JobOffer } from '../protocol/eip712.js';
+import { jobCost, resultsCollateral } from '../protocol/pricing.js';
+import * as settlement from '../protocol/settlement.js';
+import type { StoredResourceOffer } from '../solver/store.js';
+import {
+  buildPopulation,
+  type JobCreatorAgent,
+  type MediatorAgent,
+  type Population,
+  type ProviderAgent,
+  simId,
+} from './agents.js';
+import { EventQueue } from './event-queue.js';
+import { SimLedger } from './ledger.js';
+import { OfferIndex, type OfferMatcher } from './offer-index.js';
+import { Random } from './random.js';
+import { ReferenceMatcher } from './reference-matcher.js';
+import {
+  type GroupStats,
+  noOutcomes,
+  type Outcome,
+  type RoundStats,
+  type RunResult,
+  type RunSummary,
+  tidy,
+} from './results.js';
+import type { Scenario } from './scenario.js';
+import { judge, mediatorVote, type ProviderAction, providerAction, type Verdict } from './strategies.js';
+import { detectionProbability, deterrence, expectedPayoffs, toLP } from './theory.js';
+
+export type SimulateOptions = {
+  /** `indexed` (default): the fast equivalent of the solver's matching; `reference`: `matchJob` itself. */
+  matcher?: 'indexed' | 'reference';
+  /** Keep every deal's steps, e.g. to replay them on a chain. Memory grows with the number of jobs. */
+  trace?: boolean;
+  /** Called after each round. */
+  onRound?: (done: number, total: number) => void;
+};
+
+/** One step of a deal, as the contract would see it; `at` is the simulated second. */
+export type TraceStep =
+  | { step: 'agree'; at: number }
+  | { step: 'submitResult'; at: number; instructionCount: bigint }
+  | { step: 'timeoutSubmit'; at: number }
+  | { step: 'accept'; at: number }
+  | { step: 'timeoutJudge'; at: number }
+  | { step: 'challenge'; at: number; drawn: Address[] }
+  | { step: 'vote'; at: number; mediator: Address; verdict: Verdict }
+  | { step: 'verdictAccepted'; at: number; paid: Address[] }
+  | { step: 'verdictRejected'; at: number; paid: Address[] }
+  | { step: 'timeoutMediate'; at: number; silent: Address[] };
+
+export type DealTrace = {
+  deal: Deal;
+  action: ProviderAction;
+  outcome: Outcome | undefined;
+  steps: TraceStep[];
+};
+
+export type Simulation = {
+  result: RunResult;
+  /** The escrow at the end: every account's free and locked balance. */
+  ledger: SimLedger;
+  population: Population;
+  /** Every deal's steps, in the order the deals were agreed (empty unless `trace`). */
+  traces: DealTrace[];
+};
+
+type SimJob = { index: number; jobCreator: JobCreatorAgent; offer: JobOffer; id: Hex };
+
+type SimDeal = {
+  job: SimJob;
+  provider: ProviderAgent;
+  resourceOffer: StoredResourceOffer;
+  deal: Deal;
+  parties: [Address, Address];
+  action: ProviderAction;
+  state: DealState;
+  agreedAt: number;
+  resultsAt: number;
+  challengedAt: number;
+  cost: bigint;
+  drawn: MediatorAgent[];
+  votes: { mediator: MediatorAgent; verdict: Verdict }[];
+  /** The provider's escrow change from this deal so far. */
+  providerNet: bigint;
+  /** Whether the job creator re-ran the job. */
+  checked: boolean;
+  trace: DealTrace | undefined;
+};
+
+type SimEvent =
+  | { kind: 'arrive'; job: SimJob }
+  | { kind: 'submit'; deal: SimDeal }
+  | { kind: 'timeoutSubmit'; deal: SimDeal }
+  | { kind: 'judge'; deal: SimDeal }
+  | { kind: 'timeoutJudge'; deal: SimDeal }
+  | { kind: 'vote'; deal: SimDeal; mediator: MediatorAgent; verdict: Verdict }
+  | { kind: 'timeoutMediate'; deal: SimDeal };
+
+/** Runs a scenario to the end. Same scenario (seed included) → same result, byte for byte. */
+export function simulate(scenario: Scenario, options: SimulateOptions = {}): Simulation {
+  return new Market(scenario, options).run();
+}
+
+class Market {
+  readonly #s: Scenario;
+  readonly #options: SimulateOptions;
+  readonly #population: Population;
+  readonly #ledger = new SimLedger();
+  readonly #matcher: OfferMatcher;
+  readonly #events = new EventQueue<SimEvent>();
+  readonly #random: { arrivals: Random; providers: Random; jobCreators: Random; mediators: Random };
+  readonly #traces: DealTrace[] = [];
+  readonly #providerByOffer = new Map<StoredResourceOffer, ProviderAgent>();
+  /** Jobs waiting for an offer, oldest first; matched ones leave holes until the next compaction. */
+  #queue: (SimJob | undefined)[] = [];
+  #queueHead = 0;
+  #now = 0;
+  #jobCount = 0;
+  #round!: RoundStats;
+  readonly #rounds: RoundStats[] = [];
+  readonly #totals = {
+    cheatsCaught: 0,
+    wrongResultsAccepted: 0,
+    falseChallenges: 0,
+    wrongVerdicts: 0,
+    checks: 0,
+    challenges: 0,
+    providersBroke: 0,
+  };
+  // The scenario's numbers, converted once.
+  readonly #instructionCount: bigint;
+  readonly #durations: { compute: number; judge: number; mediate: number };
+  readonly #timeouts: { submit: number; judge: number; mediate: number };
+
+  constructor(scenario: Scenario, options: SimulateOptions) {
+    this.#s = scenario;
+    this.#options = options;
+    this.#population = buildPopulation(scenario);
+    for (const provider of this.#population.providers) {
+      for (const offer of provider.offers) this.#providerByOffer.set(offer, provider);
+    }
+    this.#matcher = options.matcher === 'reference' ? new ReferenceMatcher() : new OfferIndex();
+    const root = new Random(scenario.seed);
+    this.#random = {
+      arrivals: root.stream('arrivals'),
+      providers: root.stream('providers'),
+      jobCreators: root.stream('job-creators'),
+      mediators: root.stream('mediators'),
+    };
+    this.#instructionCount = BigInt(scenario.instructions);
+    this.#durations = scenario.durations;
+    this.#timeouts = scenario.timeouts;
+  }
+
+  run(): Simulation {
+    const s = this.#s;
+    const { jobCreators, providers, mediators } = this.#population;
+    for (const agent of [...jobCreators, ...providers, ...mediators])
+      this.#ledger.deposit(agent.address, s.deposit);
+    if (s.mediation.stake > 0n) for (const m of mediators) this.#ledger.stake(m.address, s.mediation.stake);
+    for (const provider of providers) for (const offer of provider.offers) this.#matcher.open(offer);
+
+    let roundStart = 0;
+    for (let r = 0; r < s.rounds; r++) {
+      this.#round = {
+        round: r,
+        jobs: 0,
+        deals: 0,
+        unmatched: 0,
+        unfunded: 0,
+        cheats: 0,
+        adaptiveDeals: 0,
+        adaptiveCheats: 0,
+        outcomes: noOutcomes(),
+        endSeconds: 0,
+      };
+      const arrivals = this.#random.arrivals;
+      for (let j = 0; j < s.jobsPerRound; j++) {
+        const jobCreator = jobCreators[arrivals.int(jobCreators.length)] as JobCreatorAgent;
+        const at = roundStart + arrivals.int(s.roundSeconds);
+        const index = this.#jobCount++;
+        const offer: JobOffer = { ...jobCreator.template, nonce: BigInt(index) };
+        this.#events.push(at, { kind: 'arrive', job: { index, jobCreator, offer, id: simId(0x0a, index) } });
+      }
+      this.#drain();
+      // Nothing is in flight: a job still queued can never be matched.
+      for (let i = this.#queueHead; i < this.#queue.length; i++) if (this.#queue[i]) this.#round.unmatched++;
+      this.#queue = [];
+      this.#queueHead = 0;
+      this.#round.endSeconds = this.#now;
+      this.#rounds.push(this.#round);
+      for (const learner of new Set(providers.map((p) => p.learner))) learner?.endRound();
+      roundStart = Math.max(this.#now, roundStart + s.roundSeconds);
+      this.#options.onRound?.(r + 1, s.rounds);
+    }
+    return {
+      result: this.#result(),
+      ledger: this.#ledger,
+      population: this.#population,
+      traces: this.#traces,
+    };
+  }
+
+  #drain(): void {
+    for (let next = this.#events.pop(); next; next = this.#events.pop()) {
+      this.#now = next.time;
+      const event = next.event;
+      switch (event.kind) {
+        case 'arrive':
+          this.#round.jobs++;
+          this.#queue.push(event.job);
+          this.#matchPass();
+          break;
+        case 'submit':
+          this.#submit(event.deal);
+          break;
+        case 'timeoutSubmit':
+          this.#timeoutSubmit(event.deal);
+          break;
+        case 'judge':
+          this.#judge(event.deal);
+          break;
+        case 'timeoutJudge':
+          this.#timeoutJudge(event.deal);
+          break;
+        case 'vote':
+          this.#vote(event.deal, event.mediator, event.verdict);
+          break;
+        case 'timeoutMediate':
+          this.#timeoutMediate(event.deal);
+          break;
+      }
+    }
+  }
+
+  // ---- the solver ---------------------------------------------------------------------------------------------
+
+  /** The solver's pass over its queue: every waiting job, oldest first, against the open offers. */
+  #matchPass(): void {
+    const queue = this.#queue;
+    const now = BigInt(this.#now);
+    for (let i = this.#queueHead; i < queue.length && this.#matcher.openCount > 0; i++) {
+      const job = queue[i];
+      if (!job) continue;
+      const offer = this.#matcher.take(job.offer, now, job.jobCreator.jobClass);
+      if (!offer) continue;
+      offer.status = 'busy';
+      const started = this.#agree(job, offer);
+      if (started === 'provider-broke')
+        i--; // the same job tries the next offer
+      else queue[i] = undefined;
+    }
+    while (this.#queueHead < queue.length && queue[this.#queueHead] === undefined) this.#queueHead++;
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > queue.length) {
+      this.#queue = queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  // ---- deal steps ---------------------------------------------------------------------------------------------
+
+  #step<S extends settlement.Step>(
+    d: SimDeal,
+    parties: readonly Address[],
+    transition: (l: settlement.Ledger) => S,
+  ): S {
+    const step = this.#ledger.apply(parties, transition);
+    const change = step.changes.get(d.provider.address);
+    if (change) d.providerNet += change.free + change.locked;
+    return step;
+  }
+
+  #agree(job: SimJob, resourceOffer: StoredResourceOffer): 'agreed' | 'unfunded' | 'provider-broke' {
+    const provider = this.#providerOf(resourceOffer);
+    const deal = deriveDeal({
+      jobOffer: job.offer,
+      jobOfferId: job.id,
+      resourceOffer: resourceOffer.signed.offer,
+      resourceOfferId: resourceOffer.id,
+    });
+    if (this.#ledger.balanceOf(deal.resourceProvider).free < deal.timeoutCollateral) {
+      this.#retire(provider, resourceOffer);
+      return 'provider-broke';
+    }
+    if (this.#ledger.balanceOf(deal.jobCreator).free < deal.paymentCollateral) {
+      this.#round.unfunded++;
+      this.#release(provider, resourceOffer);
+      return 'unfunded';
+    }
+    const d: SimDeal = {
+      job,
+      provider,
+      resourceOffer,
+      deal,
+      parties: [deal.jobCreator, deal.resourceProvider],
+      action: providerAction(provider, this.#random.providers),
+      state: DealState.Agreed,
+      agreedAt: this.#now,
+      resultsAt: 0,
+      challengedAt: 0,
+      cost: 0n,
+      drawn: [],
+      votes: [],
+      providerNet: 0n,
+      checked: false,
+      trace: undefined,
+    };
+    if (this.#options.trace) {
+      d.trace = { deal, action: d.action, outcome: undefined, steps: [] };
+      this.#traces.push(d.trace);
+    }
+    this.#step(d, d.parties, (l) => settlement.agree(l, deal));
+    d.trace?.steps.push({ step: 'agree', at: this.#now });
+    this.#round.deals++;
+    job.jobCreator.deals++;
+    provider.deals++;
+    if (d.action === 'cheat') {
+      this.#round.cheats++;
+      provider.cheats++;
+    }
+    if (provider.learner) {
+      this.#round.adaptiveDeals++;
+      if (d.action === 'cheat') this.#round.adaptiveCheats++;
+    }
+    if (d.action === 'lazy') {
+      this.#events.push(this.#now + this.#timeouts.submit + 1, { kind: 'timeoutSubmit', deal: d });
+    } else {
+      const costs = this.#s.costs;
+      provider.spent += d.action === 'cheat' ? costs.compute - costs.cheatSaving : costs.compute;
+      if (this.#durations.compute <= this.#timeouts.submit) {
+        this.#events.push(this.#now + this.#durations.compute, { kind: 'submit', deal: d });
+      } else {
+        this.#events.push(this.#now + this.#timeouts.submit + 1, { kind: 'timeoutSubmit', deal: d });
+      }
+    }
+    return 'agreed';
+  }
+
+  #submit(d: SimDeal): void {
+    const { deal } = d;
+    const provider = this.#ledger.balanceOf(deal.resourceProvider);
+    const needed = resultsCollateral(deal, jobCost(deal, this.#instructionCount));
+    if (provider.free + deal.timeoutCollateral < needed) {
+      // It cannot lock R: the result is never posted, and the deal times out.
+      this.#retire(d.provider, undefined);
+      this.#events.push(d.agreedAt + this.#timeouts.submit + 1, { kind: 'timeoutSubmit', deal: d });
+      return;
+    }
+    const step = this.#step(d, [deal.resourceProvider], (l) =>
+      settlement.submitResult(l, deal, this.#instructionCount),
+    );
+    d.cost = step.cost;
+    d.state = DealState.ResultsSubmitted;
+    d.resultsAt = this.#now;
+    d.trace?.steps.push({ step: 'submitResult', at: this.#now, instructionCount: this.#instructionCount });
+    if (d.job.jobCreator.strategy.strategy === 'silent' || this.#durations.judge > this.#timeouts.judge) {
+      this.#events.push(this.#now + this.#timeouts.judge + 1, { kind: 'timeoutJudge', deal: d });
+    } else {
+      this.#events.push(this.#now + this.#durations.judge, { kind: 'judge', deal: d });
+    }
+  }
+
+  #timeoutSubmit(d: SimDeal): void {
+    if (d.state !== DealState.Agreed) return;
+    this.#step(d, d.parties, (l) => settlement.timeoutSubmit(l, d.deal));
+    d.trace?.steps.push({ step: 'timeoutSubmit', at: this.#now });
+    this.#settle(d, 'TimedOutSubmit');
+  }
+
+  #judge(d: SimDeal): void {
+    const jobCreator = d.job.jobCreator;
+    const wrong = d.action === 'cheat';
+    const judgement = judge(jobCreator, wrong, this.#random.jobCreators);
+    if (judgement.kind === 'silent') {
+      this.#events.push(d.resultsAt + this.#timeouts.judge + 1, { kind: 'timeoutJudge', deal: d });
+      return;
+    }
+    if (judgement.checked) {
+      d.checked = true;
+      this.#totals.checks++;
+      jobCreator.spent += this.#s.costs.check;
+    }
+    const canPayFee = this.#ledger.balanceOf(d.deal.jobCreator).free >= d.deal.mediationFee;
+    if (judgement.kind === 'accept' || !canPayFee) {
+      this.#step(d, d.parties, (l) => settlement.accept(l, d.deal, d.cost));
+      d.trace?.steps.push({ step: 'accept', at: this.#now });
+      this.#settle(d, 'Accepted');
+      return;
+    }
+    this.#challenge(d);
+  }
+
+  #timeoutJudge(d: SimDeal): void {
+    if (d.state !== DealState.ResultsSubmitted) return;
+    this.#step(d, d.parties, (l) => settlement.timeoutJudge(l, d.deal, d.cost));
+    d.trace?.steps.push({ step: 'timeoutJudge', at: this.#now });
+    this.#settle(d, 'Accepted');
+  }
+
+  #challenge(d: SimDeal): void {
+    const { deal } = d;
+    this.#step(d, d.parties, (l) => settlement.challenge(l, deal));
+    d.state = DealState.Challenged;
+    d.challengedAt = this.#now;
+    this.#totals.challenges++;
+    if (d.action !== 'cheat') this.#totals.falseChallenges++;
+    // The contract draws with on-chain randomness from the mediators both parties trust.
+    const candidates = deal.mediators.map(
+      (m) => this.#population.mediatorByAddress.get(m.toLowerCase()) as MediatorAgent,
+    );
+    d.drawn = this.#random.mediators.sample(candidates, this.#s.mediation.n);
+    d.trace?.steps.push({ step: 'challenge', at: this.#now, drawn: d.drawn.map((m) => m.address) });
+    const wrong = d.action === 'cheat';
+    for (const mediator of d.drawn) {
+      mediator.deals++;
+      const vote = mediatorVote(mediator, wrong, this.#durations.mediate);
+      if (!vote) continue;
+      if (vote.reran) mediator.spent += this.#s.costs.mediate;
+      if (vote.delay <= this.#timeouts.mediate) {
+        this.#events.push(this.#now + vote.delay, { kind: 'vote', deal: d, mediator, verdict: vote.verdict });
+      }
+    }
+    this.#events.push(this.#now + this.#timeouts.mediate + 1, { kind: 'timeoutMediate', deal: d });
+  }
+
+  /** A vote arrives; the first verdict to gather k votes decides, and its first k voters are paid. */
+  #vote(d: SimDeal, mediator: MediatorAgent, verdict: Verdict): void {
+    if (d.state !== DealState.Challenged) return;
+    d.votes.push({ mediator, verdict });
+    d.trace?.steps.push({ step: 'vote', at: this.#now, mediator: mediator.address, verdict });
+    const agreeing = d.votes.filter((v) => v.verdict === verdict).map((v) => v.mediator);
+    if (agreeing.length < this.#s.mediation.k) return;
+    const paid = d.drawn.filter((m) => agreeing.includes(m)).map((m) => m.address);
+    const parties = [...d.parties, ...paid];
+    const wrong = d.action === 'cheat';
+    if ((verdict === 'wrong') !== wrong) this.#totals.wrongVerdicts++;
+    if (verdict === 'correct') {
+      this.#step(d, parties, (l) => settlement.verdictAccepted(l, d.deal, d.cost, paid));
+      d.trace?.steps.push({ step: 'verdictAccepted', at: this.#now, paid });
+      this.#settle(d, 'MediationAccepted');
+    } else {
+      this.#step(d, parties, (l) => settlement.verdictRejected(l, d.deal, d.cost, paid));
+      d.trace?.steps.push({ step: 'verdictRejected', at: this.#now, paid });
+      this.#settle(d, 'MediationRejected');
+    }
+  }
+
+  #timeoutMediate(d: SimDeal): void {
+    if (d.state !== DealState.Challenged) return;
+    const voted = new Set(d.votes.map((v) => v.mediator));
+    const silent = d.drawn.filter((m) => !voted.has(m)).map((m) => m.address);
+    this.#step(d, [...d.parties, ...silent], (l) => settlement.timeoutMediate(l, d.deal, d.cost, silent));
+    d.trace?.steps.push({ step: 'timeoutMediate', at: this.#now, silent });
+    this.#settle(d, 'TimedOutMediate');
+  }
+
+  #settle(d: SimDeal, outcome: Outcome): void {
+    d.state = DealState[outcome];
+    this.#round.outcomes[outcome]++;
+    if (d.trace) d.trace.outcome = outcome;
+    if (d.action === 'cheat') {
+      if (outcome === 'MediationRejected') this.#totals.cheatsCaught++;
+      if (outcome === 'Accepted' || outcome === 'MediationAccepted') this.#totals.wrongResultsAccepted++;
+    }
+    const { provider } = d;
+    if (provider.learner && d.action !== 'lazy') {
+      const costs = this.#s.costs;
+      const spent = d.action === 'cheat' ? costs.compute - costs.cheatSaving : costs.compute;
+      provider.learner.record(d.action, toLP(d.providerNet - spent));
+    }
+    this.#release(provider, d.resourceOffer);
+    this.#matchPass();
+  }
+
+  // ---- offers -------------------------------------------------------------------------------------------------
+
+  #providerOf(offer: StoredResourceOffer): ProviderAgent {
+    return this.#providerByOffer.get(offer) as ProviderAgent;
+  }
+
+  /** The offer is free again (the solver reopens it when its deal settles), unless its provider left. */
+  #release(provider: ProviderAgent, offer: StoredResourceOffer): void {
+    if (!provider.active) {
+      offer.status = 'cancelled';
+      return;
+    }
+    offer.status = 'open';
+    this.#matcher.open(offer);
+  }
+
+  /** A provider that cannot cover its collateral leaves: its open offers are withdrawn. */
+  #retire(provider: ProviderAgent, busy: StoredResourceOffer | undefined): void {
+    if (!provider.active) return;
+    provider.active = false;
+    this.#totals.providersBroke++;
+    for (const offer of provider.offers) {
+      if (offer.status === 'open') this.#matcher.close(offer);
+      if (offer.status === 'open' || offer === busy) offer.status = 'cancelled';
+    }
+  }
+
+  // ---- results ------------------------------------------------------------------------------------------------
+
+  #result(): RunResult {
+    const s = this.#s;
+    const rounds = this.#rounds;
+    const sum = (f: (r: RoundStats) => number) => rounds.reduce((acc, r) => acc + f(r), 0);
+    const outcomes = noOutcomes();
+    for (const r of rounds) for (const o of Object.keys(outcomes) as Outcome[]) outcomes[o] += r.outcomes[o];
+    const deals = sum((r) => r.deals);
+    const cheats = sum((r) => r.cheats);
+    const adaptiveProviders = this.#population.providers.filter((p) => p.learner).length;
+    const late = rounds.slice(Math.floor(rounds.length / 2));
+    const rate = (a: number, b: number) => (b === 0 ? 0 : a / b);
+    const theory = deterrence(s);
+    const p = detectionProbability(s);
+    const expected = expectedPayoffs(theory, p);
+    const summary: RunSummary = {
+      jobs: sum((r) => r.jobs),
+      deals,
+      unmatched: sum((r) => r.unmatched),
+      unfunded: sum((r) => r.unfunded),
+      outcomes,
+      cheats,
+      cheatingRate: tidy(rate(cheats, deals)),
+      ...this.#totals,
+      adaptive:
+        adaptiveProviders === 0
+          ? null
+          : {
+              providers: adaptiveProviders,
+              deals: sum((r) => r.adaptiveDeals),
+              cheatingRate: tidy(
+                rate(
+                  late.reduce((a, r) => a + r.adaptiveCheats, 0),
+                  late.reduce((a, r) => a + r.adaptiveDeals, 0),
+                ),
+              ),
+              cheatingRateAllRounds: tidy(
+                rate(
+                  sum((r) => r.adaptiveCheats),
+                  sum((r) => r.adaptiveDeals),
+                ),
+              ),
+            },
+      detectionProbability: tidy(p),
+      theory: {
+        payment: tidy(theory.payment),
+        collateral: tidy(theory.collateral),
+        saving: tidy(theory.saving),
+        compute: tidy(theory.compute),
+        threshold: tidy(theory.threshold),
+        cheatingPays: p * (theory.payment + theory.collateral) < theory.saving,
+        expectedPayoffHonest: tidy(expected.honest),
+        expectedPayoffCheat: tidy(expected.cheat),
+      },
+      simulatedSeconds: this.#now,
+      escrowHeld: tidy(toLP(this.#ledger.held)),
+      escrowInvariantHolds: this.#ledger.invariantHolds(),
+    };
+    return { scenario: s.name, seed: s.seed, summary, rounds, groups: this.#groups() };
+  }
+
+  #groups(): GroupStats[] {
+    const { jobCreators, providers, mediators, labels } = this.#population;
+    const s = this.#s;
+    const groups: GroupStats[] = [];
+    const add = (
+      role: GroupStats['role'],
+      groupLabels: string[],
+      strategies: { strategy: string }[],
+      agents: (JobCreatorAgent | ProviderAgent | MediatorAgent)[],
+    ) => {
+      groupLabels.forEach((label, group) => {
+        const members = agents.filter((a) => a.group === group);
+        let escrow = 0n;
+        let spent = 0n;
+        let deals = 0;
+        let cheats = 0;
+        for (const a of members) {
+          escrow += this.#ledger.totalOf(a.address) - s.deposit;
+          spent += a.spent;
+          deals += a.deals;
+          cheats += a.cheats;
+        }
+        const payoff = toLP(escrow - spent);
+        groups.push({
+          role,
+          label,
+          strategy: (strategies[group] as { strategy: string }).strategy,
+          agents: members.length,
+          deals,
+          cheats,
+          payoff: tidy(payoff),
+          payoffPerAgent: tidy(members.length === 0 ? 0 : payoff / members.length),
+          payoffPerDeal: tidy(deals === 0 ? 0 : payoff / deals),
+          escrowChange: tidy(toLP(escrow)),
+          spent: tidy(toLP(spent)),
+        });
+      });
+    };
+    add('job-creator', labels.jobCreators, s.population.jobCreators, jobCreators);
+    add('resource-provider', labels.providers, s.population.resourceProviders, providers);
+    add('mediator', labels.mediators, s.population.mediators, mediators);
+    return groups;
+  }
+}
