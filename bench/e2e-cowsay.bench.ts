@@ -61,7 +61,12 @@ export async function run(): Promise<Record<string, number>> {
     });
     const txs = new Set(
       logs
-        .filter((log) => log.eventName === 'DealStateChanged' && log.args.dealId === warm.result.dealId)
+        // submitResult's one event is ResultsSubmitted; the other transitions emit DealStateChanged.
+        .filter(
+          (log) =>
+            (log.eventName === 'DealStateChanged' || log.eventName === 'ResultsSubmitted') &&
+            log.args.dealId === warm.result.dealId,
+        )
         .map((log) => log.transactionHash),
     );
     let gas = 0n;

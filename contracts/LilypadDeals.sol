@@ -91,6 +91,8 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
         uint8 roles;
     }
 
+    // The type string is hashed at compile time: its length costs no gas.
+    // solhint-disable-next-line gas-small-strings
     bytes32 public constant DEAL_TYPEHASH = keccak256(
         "Deal(address jobCreator,address resourceProvider,address solver,address[] mediators,uint8 mediatorsDrawn,"
         "uint8 verdictsNeeded,bytes32 jobOffer,bytes32 resourceOffer,uint256 fixedPrice,uint256 pricePerInstruction,"
@@ -108,6 +110,8 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
     /// @dev The number of static words in the ABI head of `Deal` (every field; `mediators` is an offset).
     uint256 private constant DEAL_HEAD_BYTES = 18 * 32;
 
+    /// @dev Named `token` (not TOKEN) because `token()` is the public getter clients call.
+    // solhint-disable-next-line immutable-vars-naming
     IERC20 public immutable token;
 
     mapping(address account => Balance) private _balances;
@@ -546,7 +550,9 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
     function _checkSignature(address signer, bytes32 id, bytes calldata signature) private view {
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(id, signature);
         if (err == ECDSA.RecoverError.NoError && recovered == signer) return;
-        if (!SignatureChecker.isValidERC1271SignatureNowCalldata(signer, id, signature)) revert InvalidSignature(signer);
+        if (!SignatureChecker.isValidERC1271SignatureNowCalldata(signer, id, signature)) {
+            revert InvalidSignature(signer);
+        }
     }
 
     function _popcount(uint256 x) private pure returns (uint256 count) {

@@ -292,7 +292,11 @@ export function unstake(wallet: AnyWallet, network: DealsNetwork, amount: bigint
 export type UserRecord = { roles: number; url: string; stake: bigint; openMediations: number };
 
 /** An account's entry in the users' registry (roles 0 and an empty URL if it never registered). */
-export async function userOf(client: AnyClient, network: DealsNetwork, account: Address): Promise<UserRecord> {
+export async function userOf(
+  client: AnyClient,
+  network: DealsNetwork,
+  account: Address,
+): Promise<UserRecord> {
   const contract = { address: network.deals, abi: lilypadDealsAbi } as const;
   const [[stake, openMediations, roles], url] = await Promise.all([
     readContract(client, { ...contract, functionName: 'users', args: [account] }),
@@ -302,7 +306,11 @@ export async function userOf(client: AnyClient, network: DealsNetwork, account: 
 }
 
 /** The service URL a solver registered on-chain: how clients find a solver from its address. */
-export async function solverUrlOf(client: AnyClient, network: DealsNetwork, solver: Address): Promise<string> {
+export async function solverUrlOf(
+  client: AnyClient,
+  network: DealsNetwork,
+  solver: Address,
+): Promise<string> {
   const user = await userOf(client, network, solver);
   if ((user.roles & Role.solver) === 0 || user.url === '') {
     throw new LilypadError(`${solver} has not registered as a solver with a service URL`, {

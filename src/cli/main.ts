@@ -5,6 +5,7 @@ import { LilypadError } from '../protocol/errors.js';
 import { registerDevnet } from './commands/devnet.js';
 import { registerResourceProvider } from './commands/resource-provider.js';
 import { registerRun } from './commands/run.js';
+import { registerSim } from './commands/sim.js';
 import { registerSolver } from './commands/solver.js';
 import { environmentHelp } from './environment.js';
 
@@ -32,6 +33,7 @@ registerRun(program);
 registerDevnet(program);
 registerSolver(program);
 registerResourceProvider(program);
+registerSim(program);
 
 try {
   await program.parseAsync();

@@ -12,7 +12,7 @@
  * - A slash is split between the job creator and the resource provider, who both lost the mediation they
  *   were owed; an odd unit goes to the job creator.
  * - The mediation fee F is split equally among the k mediators whose verdicts decided; the remainder of
- *   F / k goes to the first of them (in draw order). Mediators who voted the other way, or not at all before
+ *   F / k goes to the first of them in the deal's `mediators` order (pass `paid` in that order). Mediators who voted the other way, or not at all before
  *   the decision, are paid nothing.
  *
  * Every function is total over valid inputs and throws a `SettlementError` named like the contract's custom error
@@ -183,7 +183,11 @@ export function submitResult(
   const cost = jobCost(deal, instructionCount);
   const R = resultsCollateral(deal, cost);
   const step = new StepBuilder(ledger)
-    .update(deal.resourceProvider, { release: deal.timeoutCollateral, credit: deal.timeoutCollateral, lock: R })
+    .update(deal.resourceProvider, {
+      release: deal.timeoutCollateral,
+      credit: deal.timeoutCollateral,
+      lock: R,
+    })
     .done();
   return { ...step, cost, resultsCollateral: R };
 }
@@ -228,7 +232,12 @@ export function mediatorShares(fee: bigint, paid: readonly Address[]): [Address,
  * Challenged → MediationAccepted ("result correct"): cost JC → RP; F JC → the deciding mediators; P − cost
  * unlocked to the job creator, R unlocked to the resource provider.
  */
-export function verdictAccepted(ledger: Ledger, deal: DealTerms, cost: bigint, paid: readonly Address[]): Step {
+export function verdictAccepted(
+  ledger: Ledger,
+  deal: DealTerms,
+  cost: bigint,
+  paid: readonly Address[],
+): Step {
   const P = deal.paymentCollateral;
   const F = deal.mediationFee;
   const R = resultsCollateral(deal, cost);
@@ -243,7 +252,12 @@ export function verdictAccepted(ledger: Ledger, deal: DealTerms, cost: bigint, p
  * Challenged → MediationRejected ("result wrong"): P and F unlocked to the job creator; from R, F goes to the
  * deciding mediators and R − F to the job creator. The resource provider is paid nothing.
  */
-export function verdictRejected(ledger: Ledger, deal: DealTerms, cost: bigint, paid: readonly Address[]): Step {
+export function verdictRejected(
+  ledger: Ledger,
+  deal: DealTerms,
+  cost: bigint,
+  paid: readonly Address[],
+): Step {
   const P = deal.paymentCollateral;
   const F = deal.mediationFee;
   const R = resultsCollateral(deal, cost);
@@ -256,7 +270,7 @@ export function verdictRejected(ledger: Ledger, deal: DealTerms, cost: bigint, p
 
 /**
  * Challenged → TimedOutMediate: everything unlocked to its owner and nobody paid; then every drawn mediator that
- * did not vote (`silent`, in draw order) loses min(stake, F), split between JC and RP (odd unit to the JC).
+ * did not vote (`silent`) loses min(stake, F), split between JC and RP (odd unit to the JC).
  */
 export function timeoutMediate(
   ledger: Ledger,

@@ -178,7 +178,8 @@ export function buildPopulation(scenario: Scenario): Population {
       strategy.strategy === 'adaptive'
         ? new EpsilonGreedyLearner<LearnedAction>(['honest', 'cheat'], strategy.epsilon)
         : undefined;
-    const groupLearner = strategy.strategy === 'adaptive' && strategy.learning === 'shared' ? newLearner() : undefined;
+    const groupLearner =
+      strategy.strategy === 'adaptive' && strategy.learning === 'shared' ? newLearner() : undefined;
     for (let i = 0; i < strategy.count; i++) {
       const index = providers.length;
       const address = simAddress(role.provider, index);

@@ -560,6 +560,7 @@ class Market {
                   sum((r) => r.adaptiveDeals),
                 ),
               ),
+              payoffPerDeal: this.#learntPayoffs(),
             },
       detectionProbability: tidy(p),
       theory: {
@@ -577,6 +578,22 @@ class Market {
       escrowInvariantHolds: this.#ledger.invariantHolds(),
     };
     return { scenario: s.name, seed: s.seed, summary, rounds, groups: this.#groups() };
+  }
+
+  /** What adaptive providers earned per deal with each action, over all their learners. */
+  #learntPayoffs(): { honest: number | null; cheat: number | null } {
+    const learners = new Set(this.#population.providers.map((p) => p.learner));
+    const total = { honest: { sum: 0, jobs: 0 }, cheat: { sum: 0, jobs: 0 } };
+    for (const learner of learners) {
+      if (!learner) continue;
+      const beliefs = learner.beliefs();
+      for (const action of ['honest', 'cheat'] as const) {
+        total[action].sum += beliefs[action].mean * beliefs[action].jobs;
+        total[action].jobs += beliefs[action].jobs;
+      }
+    }
+    const mean = (a: { sum: number; jobs: number }) => (a.jobs === 0 ? null : tidy(a.sum / a.jobs));
+    return { honest: mean(total.honest), cheat: mean(total.cheat) };
   }
 
   #groups(): GroupStats[] {

@@ -84,7 +84,14 @@ export type RunSummary = {
    * Adaptive providers: the share of their deals they cheated in, over the second half of the rounds (once they
    * have learnt), and over all rounds. Null without adaptive providers.
    */
-  adaptive: { providers: number; deals: number; cheatingRate: number; cheatingRateAllRounds: number } | null;
+  adaptive: {
+    providers: number;
+    deals: number;
+    cheatingRate: number;
+    cheatingRateAllRounds: number;
+    /** The mean payoff per deal each action earned them (what they learnt from), LP; null if never played. */
+    payoffPerDeal: { honest: number | null; cheat: number | null };
+  } | null;
   /** p: the probability that a wrong result is challenged, averaged over the job creators. */
   detectionProbability: number;
   theory: Deterrence & {

@@ -27,9 +27,12 @@ export function axisValues(axis: SweepAxisInput): SweepAxis {
   const { from, to, step } = axis;
   const count = Math.floor((to - from) / step + 1e-9) + 1;
   if (!(count >= 1) || count > MAX_AXIS_POINTS) {
-    throw new ScenarioError(`the sweep of ${axis.param} from ${from} to ${to} by ${step} is not a usable range`, {
-      hint: `from ≤ to, step > 0, at most ${MAX_AXIS_POINTS} points`,
-    });
+    throw new ScenarioError(
+      `the sweep of ${axis.param} from ${from} to ${to} by ${step} is not a usable range`,
+      {
+        hint: `from ≤ to, step > 0, at most ${MAX_AXIS_POINTS} points`,
+      },
+    );
   }
   return {
     param: axis.param,
@@ -86,7 +89,9 @@ export function withParam(raw: ScenarioInput, path: string, value: number): Scen
     if (next === undefined && typeof part === 'string') {
       node[part] = {};
     } else if (typeof next !== 'object' || next === null) {
-      throw new ScenarioError(`cannot sweep ${path}: ${parts.slice(0, i + 1).join('.')} is not in the scenario`);
+      throw new ScenarioError(
+        `cannot sweep ${path}: ${parts.slice(0, i + 1).join('.')} is not in the scenario`,
+      );
     }
     node = node[part] as Record<string | number, unknown>;
   }

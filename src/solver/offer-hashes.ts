@@ -79,7 +79,7 @@ function toHex(bytes: Uint8Array): Hex {
   let out = '0x';
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i] as number;
-    out += HEX[byte >> 4] + HEX[byte & 15];
+    out += (HEX[byte >> 4] as string) + (HEX[byte & 15] as string);
   }
   return out as Hex;
 }

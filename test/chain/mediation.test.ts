@@ -79,7 +79,10 @@ async function challenged(overrides: Partial<Deal> = {}) {
     expected(submitted),
   );
   step = model.challenge(submitted.ledger, deal);
-  const tx = await chain.step(() => challenge(chain.wallet('jobCreator'), chain.network, deal), expected(step));
+  const tx = await chain.step(
+    () => challenge(chain.wallet('jobCreator'), chain.network, deal),
+    expected(step),
+  );
   const drawn = await drawnMediators(chain.publicClient, chain.network, deal);
   return { deal, id: dealId(chain.network, deal), cost: submitted.cost, ledger: step.ledger, drawn, tx };
 }
@@ -108,12 +111,18 @@ describe('users registry', () => {
 
   it('stakes and unstakes through the escrow; refuses more than the stake', async () => {
     const m = chain.address('user7');
-    await chain.step(() => stake(chain.wallet('user7'), chain.network, 5n), { [m]: { free: -5n, locked: 5n } });
+    await chain.step(() => stake(chain.wallet('user7'), chain.network, 5n), {
+      [m]: { free: -5n, locked: 5n },
+    });
     await expect(unstake(chain.wallet('user7'), chain.network, 6n)).rejects.toMatchObject({
       errorName: 'InsufficientStake',
     });
-    await chain.step(() => unstake(chain.wallet('user7'), chain.network, 5n), { [m]: { free: 5n, locked: -5n } });
-    await expect(stake(chain.wallet('user7'), chain.network, 0n)).rejects.toMatchObject({ errorName: 'ZeroAmount' });
+    await chain.step(() => unstake(chain.wallet('user7'), chain.network, 5n), {
+      [m]: { free: 5n, locked: -5n },
+    });
+    await expect(stake(chain.wallet('user7'), chain.network, 0n)).rejects.toMatchObject({
+      errorName: 'ZeroAmount',
+    });
   });
 });
 
@@ -196,12 +205,17 @@ describe('mediation (k = 1, n = 1)', () => {
       [{ mediators: [chain.address('user8')] }, 'NotEnoughMediators'],
       [{ mediationFee: STAKE + 1n }, 'NotEnoughMediators'],
       // Listed twice, drawn once: two distinct mediators are not there.
-      [{ mediators: [chain.address('mediator'), chain.address('mediator')], mediatorsDrawn: 2 }, 'NotEnoughMediators'],
-    ] as const) {
+      [
+        { mediators: [chain.address('mediator'), chain.address('mediator')], mediatorsDrawn: 2 },
+        'NotEnoughMediators',
+      ],
+    ] as [Partial<Deal>, string][]) {
       const deal = await chain.makeDeal({ mediators: mediators(), ...overrides });
       await agree(chain.wallet('solver'), chain.network, deal, ...(await chain.signBoth(deal)));
       await submitResult(chain.wallet('resourceProvider'), chain.network, deal, CID, 1n);
-      await expect(challenge(chain.wallet('jobCreator'), chain.network, deal)).rejects.toMatchObject({ errorName });
+      await expect(challenge(chain.wallet('jobCreator'), chain.network, deal)).rejects.toMatchObject({
+        errorName,
+      });
       await accept(chain.wallet('jobCreator'), chain.network, deal);
     }
     await chain.expectInvariant();
@@ -230,7 +244,8 @@ describe('mediation (k of n)', () => {
       () => verdict(walletOf(b), chain.network, deal, true),
       expected(model.verdictAccepted(ledger, deal, cost, [b, c])),
     );
-    for (const m of [a, b, c]) expect((await userOf(chain.publicClient, chain.network, m)).openMediations).toBe(0);
+    for (const m of [a, b, c])
+      expect((await userOf(chain.publicClient, chain.network, m)).openMediations).toBe(0);
   });
 
   it('2-of-3 timeout: only the silent mediator is slashed', async () => {
@@ -265,7 +280,10 @@ describe('access control: every deal call by each wrong party', () => {
         () => verdict(w, chain.network, deal, true),
         () => timeoutMediate(w, chain.network, deal),
       ]) {
-        await expect(call()).rejects.toMatchObject({ errorName: 'WrongState', errorArgs: [id, DealState.None] });
+        await expect(call()).rejects.toMatchObject({
+          errorName: 'WrongState',
+          errorArgs: [id, DealState.None],
+        });
       }
     }
     await agree(chain.wallet('user9'), chain.network, deal, ...sigs); // anyone holding both signatures
@@ -278,7 +296,9 @@ describe('access control: every deal call by each wrong party', () => {
     await submitResult(chain.wallet('resourceProvider'), chain.network, deal, CID, 1n);
     for (const role of others.filter((r) => r !== 'jobCreator')) {
       for (const call of [accept, challenge] as const) {
-        await expect(call(chain.wallet(role), chain.network, deal)).rejects.toMatchObject({ errorName: 'NotParty' });
+        await expect(call(chain.wallet(role), chain.network, deal)).rejects.toMatchObject({
+          errorName: 'NotParty',
+        });
       }
       await expect(acceptMany(chain.wallet(role), chain.network, [deal])).rejects.toMatchObject({
         errorName: 'NotParty',

@@ -4,7 +4,15 @@
  * to settle a deal (a `staticcall`, so it cannot change any state).
  */
 import { createRequire } from 'node:module';
-import { type Abi, decodeErrorResult, encodeFunctionData, getAddress, type Hex, parseEther, zeroAddress } from 'viem';
+import {
+  type Abi,
+  decodeErrorResult,
+  encodeFunctionData,
+  getAddress,
+  type Hex,
+  parseEther,
+  zeroAddress,
+} from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lilypadDealsAbi, lilypadDealsBytecode } from '../../src/chain/artifacts/index.js';
 import { agree, escrowBalance, withdraw } from '../../src/chain/deals.js';
@@ -59,7 +67,10 @@ function compile(): Record<string, Compiled> {
       }),
       { import: (path: string) => ({ contents: readFileSync(require.resolve(path), 'utf8') }) },
     ),
-  ) as { contracts: Record<string, Record<string, Compiled>>; errors?: { severity: string; message: string }[] };
+  ) as {
+    contracts: Record<string, Record<string, Compiled>>;
+    errors?: { severity: string; message: string }[];
+  };
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
   if (errors.length > 0) throw new Error(errors.map((e) => e.message).join('\n'));
   return output.contracts['Evil.sol'] as Record<string, Compiled>;
@@ -140,14 +151,21 @@ describe('reentrancy', () => {
     const walletAbi = compiled.GreedyWallet?.abi as Abi;
     const deal = await chain.makeDeal({ jobCreator: wallet });
     const arm = async (data: Hex) => {
-      const hash = await chain.deployer.writeContract({ address: wallet, abi: walletAbi, functionName: 'arm', args: [data] });
+      const hash = await chain.deployer.writeContract({
+        address: wallet,
+        abi: walletAbi,
+        functionName: 'arm',
+        args: [data],
+      });
       await chain.publicClient.waitForTransactionReceipt({ hash });
     };
     // The wallet "approves" any hash but tries to withdraw first: the staticcall forbids the state change, and
     // with no escrow of its own the wallet's agree fails on the money, not by a re-entered settlement.
     await arm(encodeFunctionData({ abi: lilypadDealsAbi, functionName: 'withdraw', args: [1n] }));
     const sigRPForDeal = await chain.sign(deal, devAccount('resourceProvider').privateKey);
-    await expect(agree(chain.wallet('solver'), chain.network, deal, '0x', sigRPForDeal)).rejects.toMatchObject({
+    await expect(
+      agree(chain.wallet('solver'), chain.network, deal, '0x', sigRPForDeal),
+    ).rejects.toMatchObject({
       errorName: 'InsufficientFree',
     });
     await chain.expectInvariant();

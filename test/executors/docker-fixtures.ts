@@ -20,9 +20,11 @@ async function whyNot(): Promise<string | undefined> {
   }
 }
 
-/** Why the Docker tests cannot run on this machine; undefined when they can. */
+/**
+ * Why the Docker tests cannot run on this machine; undefined when they can. docker-executor.test.ts
+ * prints it, once for all the Docker test files.
+ */
 export const dockerSkipReason = await whyNot();
-if (dockerSkipReason !== undefined) console.warn(`Docker tests skipped: ${dockerSkipReason}`);
 
 let image: Promise<TestImage> | undefined;
 

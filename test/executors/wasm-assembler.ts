@@ -40,13 +40,29 @@ const section = (id: number, content: number[]) => [id, ...uleb(content.length),
 /** Instructions. */
 export const op = {
   unreachable: [0x00],
+  nop: [0x01],
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
+  if: [0x04, 0x40],
+  else: [0x05],
   end: [0x0b],
   br: (depth: number) => [0x0c, ...uleb(depth)],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
+  brTable: (depths: number[], otherwise: number) => [
+    0x0e,
+    ...uleb(depths.length),
+    ...depths.flatMap((d) => uleb(d)),
+    ...uleb(otherwise),
+  ],
+  return: [0x0f],
   call: (index: number) => [0x10, ...uleb(index)],
   drop: [0x1a],
+  localGet: (index: number) => [0x20, ...uleb(index)],
+  localSet: (index: number) => [0x21, ...uleb(index)],
+  localTee: (index: number) => [0x22, ...uleb(index)],
+  i32Add: [0x6a],
+  i32Sub: [0x6b],
+  i32Mul: [0x6c],
   i32: (value: number) => [0x41, ...sleb(value)],
   i64: (value: number | bigint) => [0x42, ...sleb(value)],
   memoryGrow: [0x40, 0x00],
@@ -61,6 +77,8 @@ export type ModuleSpec = {
   memory?: { min: number; max?: number };
   funcs: Func[];
   data?: { offset: number; bytes: Uint8Array | string }[];
+  /** The start section: a function index (imports first). */
+  start?: number;
 };
 
 /** Assembles a module; the memory (if any) is exported as "memory". */
@@ -110,6 +128,7 @@ export function assemble(spec: ModuleSpec): Uint8Array {
         )
       : []),
     ...section(7, vec(exports)),
+    ...(spec.start === undefined ? [] : section(8, uleb(spec.start))),
     ...section(10, vec(bodies)),
     ...(spec.data?.length
       ? section(

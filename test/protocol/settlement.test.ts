@@ -78,7 +78,10 @@ describe('settlement model: one function per row of the protocol table', () => {
 
   it('timeoutSubmit unlocks P and moves Ts to the job creator', () => {
     const step = timeoutSubmit(agree(funded(), deal).ledger, deal);
-    expect(changes(step)).toEqual({ [k(JC)]: { free: P + Ts, locked: -P }, [k(RP)]: { free: 0n, locked: -Ts } });
+    expect(changes(step)).toEqual({
+      [k(JC)]: { free: P + Ts, locked: -P },
+      [k(RP)]: { free: 0n, locked: -Ts },
+    });
   });
 
   it('accept (and timeoutJudge): cost JC → RP, P − cost and R unlocked', () => {

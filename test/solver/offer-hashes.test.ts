@@ -1,14 +1,32 @@
 /** The solver's fast keccak and EIP-712 hashes equal viem's, on fixed and random inputs. */
+import { readFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { bytesToHex, keccak256 as viemKeccak, zeroAddress } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { deriveDeal } from '../../src/protocol/derive-deal.js';
 import { dealId, jobOfferId, type Network, resourceOfferId } from '../../src/protocol/eip712.js';
-import { keccak256 } from '../../src/solver/keccak256.js';
+import { KECCAK256_ASC_OPTIONS, KECCAK256_WASM, keccak256 } from '../../src/solver/keccak256.js';
 import { OfferHashes } from '../../src/solver/offer-hashes.js';
 import { accounts, jobOffer, otherAddress, resourceOffer, testNetwork } from '../protocol/fixtures.js';
 
 describe('keccak256', () => {
+  it('embeds the WebAssembly compiled from keccak256.as', async () => {
+    const { default: asc } = await import('assemblyscript/asc');
+    const source = await readFile(new URL('../../src/solver/keccak256.as', import.meta.url), 'utf8');
+    let binary: Uint8Array | undefined;
+    const stderr = asc.createMemoryStream();
+    const result = await asc.main(['keccak256.ts', '--outFile', 'keccak256.wasm', ...KECCAK256_ASC_OPTIONS], {
+      stderr,
+      readFile: (name) => (name === 'keccak256.ts' ? source : null),
+      writeFile: (name, contents) => {
+        if (name === 'keccak256.wasm' && contents instanceof Uint8Array) binary = contents;
+      },
+    });
+    expect(result.error, stderr.toString()).toBeNull();
+    const compiled = Buffer.from(binary ?? []).toString('base64');
+    expect(compiled, `update KECCAK256_WASM in src/solver/keccak256.ts to:\n${compiled}`).toBe(KECCAK256_WASM);
+  }, 30_000);
+
   it('equals viem on every length around the block size', () => {
     for (let length = 0; length <= 600; length += 1) {
       const data = new Uint8Array(length).map((_, i) => (i * 31 + length) & 0xff);

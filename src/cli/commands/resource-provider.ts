@@ -41,8 +41,9 @@ export function registerResourceProvider(program: Command): void {
     .summary('offer this machine to the network and run jobs for pay')
     .description(
       'Run a resource provider: it keeps signed resource offers open at the solver (one per slot),\n' +
-        'signs the deals proposed for them, runs each job in its module's executor (WASM or Docker), publishes the result\n' +
-        'to the directory, submits it on-chain and is paid when the job creator accepts (or stays silent).',
+        'signs the deals proposed for them, runs each job in the executor its module names (WASM or\n' +
+        'Docker), publishes the result to the directory, submits it on-chain and is paid when the job\n' +
+        'creator accepts (or stays silent).',
     )
     .option(
       '--data-dir <path>',

@@ -8,6 +8,7 @@
  */
 import { Agent, type IncomingMessage, request } from 'node:http';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { LilypadError } from '../../protocol/errors.js';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
@@ -190,7 +191,10 @@ async function readAll(stream: Readable): Promise<Buffer> {
 export async function* demultiplex(source: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<LogFrame> {
   let pending = Buffer.alloc(0);
   for await (const chunk of source) {
-    pending = pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([pending, chunk]);
+    pending =
+      pending.length === 0
+        ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        : Buffer.concat([pending, chunk]);
     while (pending.length >= 8) {
       const type = pending[0];
       const size = pending.readUInt32BE(4);
@@ -208,9 +212,10 @@ export async function* demultiplex(source: AsyncIterable<Buffer | Uint8Array>): 
 
 /** Newline-delimited JSON objects, as the stats stream and image progress send them. */
 async function* jsonLines<T>(source: AsyncIterable<Buffer>): AsyncGenerator<T> {
+  const decoder = new StringDecoder('utf8'); // a character may be split between chunks
   let pending = '';
   for await (const chunk of source) {
-    pending += chunk.toString('utf8');
+    pending += decoder.write(chunk);
     let newline = pending.indexOf('\n');
     while (newline >= 0) {
       const line = pending.slice(0, newline).trim();
@@ -219,6 +224,7 @@ async function* jsonLines<T>(source: AsyncIterable<Buffer>): AsyncGenerator<T> {
       newline = pending.indexOf('\n');
     }
   }
+  pending += decoder.end();
   if (pending.trim() !== '') yield JSON.parse(pending) as T;
 }
 

@@ -1,17 +1,19 @@
 /**
  * The Docker executor: runs a `docker` module's image, pinned by digest, in a fresh container per job,
  * sandboxed as far as Docker allows without extra tooling: no network, a read-only root filesystem,
- * every capability dropped, no privilege escalation, a non-root user unless the manifest asks for
- * root, and CPU, memory and process limits from the manifest's machine spec. GPUs are requested
- * through `DeviceRequests` (the NVIDIA container toolkit serves them).
+ * every capability dropped, no privilege escalation, a non-root user (nobody) unless the manifest asks
+ * for root, and CPU, memory and process limits from the manifest's machine spec. GPUs are requested
+ * through `DeviceRequests`, as `docker run --gpus N` does (the NVIDIA container toolkit serves them).
  *
- * Inputs are mounted read-only at `/inputs`; `/outputs` is the bundle's `outputs/` folder, bind-mounted.
- * stdout and stderr are read from an attach made before the container starts (the `none` log driver
- * keeps nothing on the daemon's disk) and written to the bundle, cut at the output limit. The container
- * is killed on timeout, cancellation or output limit, and always removed afterwards.
+ * Inputs are mounted read-only at `/inputs`; `/outputs` is the bundle's `outputs/` folder, bind-mounted
+ * and measured against the file limit every sampling period and at the end (past it: `file-limit`, and
+ * no outputs are kept). Symbolic links and other special files left in outputs are removed: a link
+ * could point anywhere on this machine. stdout and stderr come from an attach made before the start
+ * (the `none` log driver keeps nothing on the daemon's disk) and go to the bundle, cut at the output
+ * limit. The container is killed on timeout, cancellation or a limit, and always removed afterwards.
  *
- * The trace holds CPU and memory samples from the stats API, one right after the start and then one per
- * sampling period while the container runs.
+ * The trace (beside the bundle, see trace.ts) holds CPU and memory samples from the stats API at a
+ * fixed period from the start. Containers are not metered by instruction: `instructionCount` is 0n.
  */
 
 import { chmod, lstat, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';

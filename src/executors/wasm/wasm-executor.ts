@@ -234,7 +234,8 @@ export class WasmExecutor implements Executor {
     if (refused) outcome = refused;
     else if (options.signal?.aborted) outcome = { status: 'cancelled', exitCode: 130, message: 'cancelled' };
     else {
-      const ran = await this.#runJob(prepared as Prepared, job, { args, env, seed, inputs }, options);
+      const wasmJob = { ...job, manifest };
+      const ran = await this.#runJob(prepared as Prepared, wasmJob, { args, env, seed, inputs }, options);
       outcome = ran.outcome;
       samples = ran.samples;
     }

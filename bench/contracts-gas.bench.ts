@@ -1,0 +1,139 @@
+/**
+ * Gas of the deal contract on anvil: per function, per job on the happy path (agree + submitResult + accept), with
+ * `acceptMany` over 50 deals, on the mediation path (agree + submitResult + challenge + verdict, k = 1), and the
+ * deployment of all contracts.
+ */
+import { type Hex, keccak256, parseEther, toHex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { startAnvil } from '../src/chain/anvil.js';
+import { publicClientFor, walletClientFor } from '../src/chain/clients.js';
+import {
+  accept,
+  acceptMany,
+  agree,
+  challenge,
+  Role,
+  register,
+  stake,
+  submitResult,
+  verdict,
+} from '../src/chain/deals.js';
+import { deployContracts, fundDevNetwork } from '../src/chain/deploy.js';
+import { type DevRole, devAccount, devAccounts } from '../src/chain/dev-accounts.js';
+import { type Deal, dealTypedData } from '../src/protocol/eip712.js';
+
+export const name = 'contracts-gas';
+const BATCH = 50;
+const CID = '0x01551220aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899' as Hex;
+
+export async function run(): Promise<Record<string, number>> {
+  const anvil = await startAnvil();
+  try {
+    const client = publicClientFor(anvil.rpcUrl, anvil.chainId);
+    const wallet = (role: DevRole) =>
+      walletClientFor(anvil.rpcUrl, anvil.chainId, devAccount(role).privateKey);
+    const deployer = wallet('deployer');
+    const before = await client.getBlockNumber();
+    const contracts = await deployContracts(deployer, client);
+    let deployGas = 0n;
+    for (let b = before + 1n; b <= (await client.getBlockNumber()); b++) {
+      const block = await client.getBlock({ blockNumber: b });
+      deployGas += block.gasUsed;
+    }
+    const network = { chainId: anvil.chainId, ...contracts };
+    await fundDevNetwork({
+      rpcUrl: anvil.rpcUrl,
+      chainId: anvil.chainId,
+      ...contracts,
+      accounts: devAccounts.filter((a) => a.role !== 'deployer'),
+      amountLP: parseEther('10000'),
+    });
+    await register(wallet('mediator'), network, Role.mediator, 'http://mediator.example');
+    await stake(wallet('mediator'), network, parseEther('100'));
+
+    const address = (role: DevRole) => devAccount(role).address;
+    let counter = 0;
+    const now = async () => (await client.getBlock()).timestamp;
+    const makeDeal = async (): Promise<Deal> => ({
+      jobCreator: address('jobCreator'),
+      resourceProvider: address('resourceProvider'),
+      solver: address('solver'),
+      mediators: [address('mediator')],
+      mediatorsDrawn: 1,
+      verdictsNeeded: 1,
+      jobOffer: keccak256(toHex(`bench job ${++counter}`)),
+      resourceOffer: keccak256(toHex(`bench resource ${counter}`)),
+      fixedPrice: parseEther('1'),
+      pricePerInstruction: 1_000_000n,
+      paymentCollateral: parseEther('10'),
+      timeoutCollateral: parseEther('2'),
+      resultsCollateralMultipleBps: 20_000,
+      mediationFee: parseEther('1'),
+      submitTimeout: 600n,
+      judgeTimeout: 600n,
+      mediateTimeout: 600n,
+      expiry: (await now()) + 3600n,
+    });
+    const sign = (deal: Deal, role: DevRole) =>
+      privateKeyToAccount(devAccount(role).privateKey).signTypedData(dealTypedData(network, deal));
+    const agreed = async () => {
+      const deal = await makeDeal();
+      const { gasUsed } = await agree(
+        wallet('solver'),
+        network,
+        deal,
+        await sign(deal, 'jobCreator'),
+        await sign(deal, 'resourceProvider'),
+      );
+      return { deal, agreeGas: gasUsed };
+    };
+    const submitted = async () => {
+      const { deal, agreeGas } = await agreed();
+      const { gasUsed } = await submitResult(wallet('resourceProvider'), network, deal, CID, 123_456_789n);
+      return { deal, agreeGas, submitGas: gasUsed };
+    };
+
+    // Warm-up: the first deal of each account pays for fresh storage that later deals do not.
+    await accept(wallet('jobCreator'), network, (await submitted()).deal);
+
+    const happy = await submitted();
+    const acceptGas = (await accept(wallet('jobCreator'), network, happy.deal)).gasUsed;
+
+    const batch = [];
+    for (let i = 0; i < BATCH; i++) batch.push(await submitted());
+    const acceptManyGas = (
+      await acceptMany(
+        wallet('jobCreator'),
+        network,
+        batch.map((b) => b.deal),
+      )
+    ).gasUsed;
+    const batchAgree = batch.reduce((sum, b) => sum + b.agreeGas + b.submitGas, 0n);
+
+    const disputed = await submitted();
+    const challengeGas = (await challenge(wallet('jobCreator'), network, disputed.deal)).gasUsed;
+    const verdictGas = (await verdict(wallet('mediator' as DevRole), network, disputed.deal, true)).gasUsed;
+
+    const figures = {
+      gas_agree: happy.agreeGas,
+      gas_submit_result: happy.submitGas,
+      gas_accept: acceptGas,
+      gas_accept_many_50: acceptManyGas,
+      gas_challenge: challengeGas,
+      gas_verdict_k1: verdictGas,
+      gas_happy_path_per_job: happy.agreeGas + happy.submitGas + acceptGas,
+      gas_happy_path_batched_per_job: (batchAgree + acceptManyGas) / BigInt(BATCH),
+      gas_mediation_path_per_job: disputed.agreeGas + disputed.submitGas + challengeGas + verdictGas,
+      gas_deploy_total: deployGas,
+    } satisfies Record<string, bigint>;
+    return Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Number(v)]));
+  } finally {
+    await anvil.stop();
+  }
+}
+
+// `tsx bench/contracts-gas.bench.ts` prints the figures alone.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(await run());
+  process.exit(0);
+}
