@@ -14,6 +14,8 @@ export const ANVIL_CHAIN_ID = 31337;
 export type AnvilOptions = {
   /** Port to listen on; a free one by default. */
   port?: number;
+  /** The chain id; 31337 (ANVIL_CHAIN_ID) by default. Two anvils with different ids are two chains. */
+  chainId?: number;
   /** Seconds between blocks; by default a block is mined for every transaction (automine). */
   blockTime?: number;
   /** Aborting stops anvil. */
@@ -66,15 +68,8 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
 }
 
 async function launch(binary: string, port: number, options: AnvilOptions): Promise<Anvil> {
-  const args = [
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--chain-id',
-    String(ANVIL_CHAIN_ID),
-    '--silent',
-  ];
+  const chainId = options.chainId ?? ANVIL_CHAIN_ID;
+  const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--silent'];
   if (options.blockTime !== undefined) args.push('--block-time', String(options.blockTime));
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -111,7 +106,7 @@ async function launch(binary: string, port: number, options: AnvilOptions): Prom
 
   const rpcUrl = `http://127.0.0.1:${port}`;
   try {
-    await waitUntilReady(rpcUrl, child, exited, options.signal);
+    await waitUntilReady(rpcUrl, chainId, child, exited, options.signal);
   } catch (error) {
     await stop();
     const details = stderr.trim() || undefined;
@@ -125,11 +120,12 @@ async function launch(binary: string, port: number, options: AnvilOptions): Prom
     throw error;
   }
   if (child.pid === undefined) throw new LilypadError('anvil started without a process id');
-  return { rpcUrl, chainId: ANVIL_CHAIN_ID, pid: child.pid, stop };
+  return { rpcUrl, chainId, pid: child.pid, stop };
 }
 
 async function waitUntilReady(
   rpcUrl: string,
+  chainId: number,
   child: ChildProcess,
   exited: Promise<void>,
   signal: AbortSignal | undefined,
@@ -157,7 +153,7 @@ async function waitUntilReady(
       });
       const body = (await response.json()) as { result?: string };
       // Our anvil, not another process that holds the port: ours would have exited on the failed bind.
-      if (body.result !== undefined && Number(body.result) === ANVIL_CHAIN_ID && !hasExited) return;
+      if (body.result !== undefined && Number(body.result) === chainId && !hasExited) return;
     } catch {
       // not listening yet
     }

@@ -8,11 +8,13 @@ import { LilypadError } from '../protocol/errors.js';
 
 export const environment = {
   WEB3_PRIVATE_KEY: 'the account that signs offers and transactions (0x + 64 hex digits)',
-  WEB3_RPC_URL: 'JSON-RPC endpoint of the EVM chain the network runs on',
-  LILYPAD_SOLVER_URL: "the solver's URL; the chain id and contract addresses are read from it",
-  LILYPAD_DATA_DIR: 'where results, caches and service state live (default ~/.lilypad)',
-  LILYPAD_DEALS_ADDRESS: 'the deal contract (solver only)',
-  LILYPAD_TOKEN_ADDRESS: 'the LP token contract (solver only)',
+  WEB3_RPC_URL: 'JSON-RPC endpoint of the EVM chain (with LILYPAD_DEALS_ADDRESS, or LILYPAD_SOLVER_URL)',
+  LILYPAD_NETWORK: 'the network profile to use when --network is not given (see `lilypad deploy`)',
+  LILYPAD_DEALS_ADDRESS: "the deal contract on WEB3_RPC_URL's chain (the token is read from it)",
+  LILYPAD_SOLVER_ADDRESS:
+    "the solver's address: its URL is read from the chain (default: the profile's solver)",
+  LILYPAD_SOLVER_URL: "the solver's URL, instead of the one registered on-chain",
+  LILYPAD_DATA_DIR: 'where results, network profiles, caches and service state live (default ~/.lilypad)',
   LILYPAD_LOG_LEVEL: 'log level of the services: trace, debug, info, warn, error (default info)',
 } as const;
 
@@ -40,7 +42,10 @@ export function privateKeyFrom(value: string | undefined, what = 'WEB3_PRIVATE_K
   return key as Hex;
 }
 
-export function environmentHelp(names: EnvironmentVariable[]): string {
+/** The `Environment:` section of a command's help; every variable the CLI reads when no names are given. */
+export function environmentHelp(
+  names: readonly EnvironmentVariable[] = Object.keys(environment) as EnvironmentVariable[],
+): string {
   const width = Math.max(...names.map((n) => n.length));
   return `\nEnvironment:\n${names.map((n) => `  ${n.padEnd(width)}  ${environment[n]}`).join('\n')}\n`;
 }

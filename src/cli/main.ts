@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { LilypadError } from '../protocol/errors.js';
+import { registerDeploy } from './commands/deploy.js';
 import { registerDevnet } from './commands/devnet.js';
 import { registerResourceProvider } from './commands/resource-provider.js';
 import { registerRun } from './commands/run.js';
@@ -22,7 +23,7 @@ const program = new Command('lilypad')
   .showHelpAfterError('(add --help for usage)')
   .addHelpText(
     'after',
-    `${environmentHelp(['WEB3_PRIVATE_KEY', 'WEB3_RPC_URL', 'LILYPAD_SOLVER_URL', 'LILYPAD_DATA_DIR', 'LILYPAD_LOG_LEVEL'])}
+    `${environmentHelp()}
 Start here:
   $ npx lilypad run cowsay:v0.0.1 -i Message="moo"     runs on an embedded local network
   $ npx lilypad devnet                                  keeps a local network up for many runs
@@ -33,6 +34,7 @@ registerRun(program);
 registerDevnet(program);
 registerSolver(program);
 registerResourceProvider(program);
+registerDeploy(program);
 registerSim(program);
 
 try {

@@ -1,14 +1,18 @@
 /**
  * The whole network on one machine: anvil, the contracts, a solver and a resource provider, with the
- * well-known dev accounts funded. Used by `lilypad devnet` and by `lilypad run` when no network is set.
+ * well-known dev accounts funded. The solver is registered on-chain with its URL (clients can find it from its
+ * address) and the dev mediator is registered with a stake, so a challenge on the devnet draws it.
+ * Used by `lilypad devnet` and by `lilypad run` when no network is set.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type Address, parseEther } from 'viem';
 import { startAnvil } from '../chain/anvil.js';
 import { publicClientFor, walletClientFor } from '../chain/clients.js';
+import { Role } from '../chain/deals.js';
 import { deployContracts, fundDevNetwork } from '../chain/deploy.js';
-import { devAccounts } from '../chain/dev-accounts.js';
+import { devAccount as account, type DevRole, devAccounts } from '../chain/dev-accounts.js';
+import { ensureStake, registerService } from '../chain/registry.js';
 import { defaults } from '../protocol/defaults.js';
 import type { NetworkConfig } from '../protocol/network.js';
 import { ResourceProvider } from '../resource-provider/resource-provider.js';
@@ -33,11 +37,8 @@ export type Devnet = {
   stop(): Promise<void>;
 };
 
-const account = (role: (typeof devAccounts)[number]['role']) => {
-  const found = devAccounts.find((a) => a.role === role);
-  if (!found) throw new Error(`no dev account for ${role}`);
-  return found;
-};
+/** The dev mediator's stake: a hundred default mediation fees, far more than any devnet deal asks for. */
+export const DEVNET_MEDIATOR_STAKE = defaults.mediationFee * 100n;
 
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const { dataDir, logger } = options;
@@ -61,6 +62,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       amountLP: parseEther('1000'),
     });
     const chain = { chainId: anvil.chainId, rpcUrl: anvil.rpcUrl, ...contracts };
+    const wallet = (role: DevRole) => walletClientFor(anvil.rpcUrl, anvil.chainId, account(role).privateKey);
+    const mediators = [account('mediator').address];
     const solver = new Solver({
       network: chain,
       privateKey: account('solver').privateKey,
@@ -68,12 +71,16 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       port: options.solverPort ?? 0,
       logger: logger.child({ service: 'solver' }),
       pollIntervalMs: 25,
-      mediators: [account('mediator').address],
+      mediators,
     });
-    const solverUrl = await solver.start();
     stops.push(() => solver.stop());
+    const registerMediator = async () => {
+      await registerService(wallet('mediator'), chain, { roles: Role.mediator });
+      await ensureStake(wallet('mediator'), chain, DEVNET_MEDIATOR_STAKE);
+    };
+    const [solverUrl] = await Promise.all([solver.start(), registerMediator()]);
+    await registerService(wallet('solver'), chain, { roles: Role.solver, url: solverUrl });
     const network: NetworkConfig = { ...chain, solver: solver.address, solverUrl };
-    const mediators = [account('mediator').address];
     const resourceProvider = new ResourceProvider({
       network,
       privateKey: account('resourceProvider').privateKey,

@@ -114,6 +114,38 @@ export const jobOfferViewSchema = z.object({
 });
 export type JobOfferView = z.output<typeof jobOfferViewSchema>;
 
+/** The solver's answer to posting an offer: its id, and whether it waits or was matched at once. */
+export const offerAcceptedSchema = z.object({
+  id: hashSchema,
+  status: z.string(),
+  dealId: hashSchema.nullable(),
+});
+export type OfferAccepted = z.output<typeof offerAcceptedSchema>;
+
+/** The solver's answer to GET /api/v1/resource-offers/:id. */
+export const resourceOfferViewSchema = z.object({
+  id: hashSchema,
+  status: z.string(),
+  dealId: hashSchema.nullable(),
+  offer: resourceOfferSchema,
+});
+export type ResourceOfferView = z.output<typeof resourceOfferViewSchema>;
+
+/** The solver's answer to GET /api/v1/job-offers/:id/why: where the job is, in one sentence. */
+export const jobWhySchema = z.object({
+  id: hashSchema,
+  status: z.string(),
+  dealId: hashSchema.nullable(),
+  reason: z.string(),
+});
+export type JobWhy = z.output<typeof jobWhySchema>;
+
+/** The solver's answer to cancelling an offer (DELETE, signed by the offer's signer). */
+export const offerCancelledSchema = z.object({ id: hashSchema, status: z.string() });
+
+/** Every error the solver's API returns: what went wrong and what to do, in words. */
+export const apiErrorSchema = z.object({ error: z.string() });
+
 /** The solver's answer to GET /api/v1/deals/:id. */
 export const dealViewSchema = z.object({
   id: hashSchema,
@@ -163,6 +195,12 @@ export const solverEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('deal:cancelled'), dealId: hashSchema, reason: z.string() }),
 ]);
 export type SolverEvent = z.output<typeof solverEventSchema>;
+
+/**
+ * Every event on the socket also carries `seq`: the party's event number (1, 2, 3… with no gaps). A
+ * client that reconnects to `/api/v1/events?since=<last seq>` is sent what it missed.
+ */
+export const eventSeqSchema = z.object({ seq: z.number().int().min(0) });
 
 /** Turns bigints into decimal strings: the inverse of the schemas above. */
 export function toWire<T>(value: T): unknown {

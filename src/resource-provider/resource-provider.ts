@@ -76,6 +76,18 @@ const EXECUTORS: Record<Executor['kind'], () => Executor> = {
 
 type DealJob = { deal: Deal; jobOffer: JobOffer };
 
+/**
+ * The most instructions the job creator pays for: (P - fixed price) / price per instruction. Past it
+ * the cost is capped at P, so the provider would work for nothing; none when instructions are free.
+ */
+export function instructionBudget(
+  deal: Pick<Deal, 'fixedPrice' | 'pricePerInstruction' | 'paymentCollateral'>,
+): bigint | undefined {
+  if (deal.pricePerInstruction === 0n) return undefined;
+  const paid = deal.paymentCollateral - deal.fixedPrice;
+  return paid > 0n ? paid / deal.pricePerInstruction : 0n;
+}
+
 export class ResourceProvider {
   readonly account: LocalAccount;
   readonly #options: ResourceProviderOptions;
@@ -226,15 +238,30 @@ export class ResourceProvider {
     const inputs = validateInputs(manifest, parseCanonicalInputs(jobOffer.inputs));
     const bundleDir = join(this.#options.dataDir, 'results', dealId);
     await rm(bundleDir, { recursive: true, force: true });
+    const instructions = instructionBudget(deal);
     const result = await this.#executorFor(manifest.executor).run({
       moduleDir,
       manifest,
       inputs,
       seed: dealId,
       bundleDir,
-      limits: { wallTimeMs: manifest.timeoutSeconds * 1000 },
+      limits: {
+        wallTimeMs: manifest.timeoutSeconds * 1000,
+        ...(instructions === undefined ? {} : { instructions }),
+      },
     });
-    this.#log.info({ dealId, status: result.status, exitCode: result.exitCode, ...result.trace }, 'job ran');
+    const { instructionCount, wallTimeMs, memoryPeakBytes } = result.trace;
+    this.#log.info(
+      {
+        dealId,
+        status: result.status,
+        exitCode: result.exitCode,
+        instructionCount: instructionCount?.toString(),
+        wallTimeMs,
+        memoryPeakBytes,
+      },
+      'job ran',
+    );
     const cid = await importFolder(this.#blockstore, bundleDir);
     await this.#solver.uploadCar(dealId, await exportCar(this.#blockstore, cid));
     const { hash } = await submitResult(

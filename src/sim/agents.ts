@@ -7,6 +7,8 @@ import { type Address, type Hex, maxUint64 } from 'viem';
 import { type JobOffer, PricingMode, type ResourceOffer } from '../protocol/eip712.js';
 import type { StoredResourceOffer } from '../solver/store.js';
 import { EpsilonGreedyLearner } from './adaptive.js';
+import type { EscrowAccount, SimLedger } from './ledger.js';
+import type { Random } from './random.js';
 import {
   defaultJobSpec,
   defaultProviderSpec,
@@ -25,6 +27,10 @@ type AgentBase = {
   /** Index of its group in the scenario's population list. */
   group: number;
   label: string;
+  /** Its initial escrow balance, in token units. */
+  deposit: bigint;
+  /** Its account in the simulator's escrow. */
+  escrow: EscrowAccount;
   /** Off-chain spending so far (computing, checking, re-running), in token units. */
   spent: bigint;
   /** Deals it took part in (a mediator: challenges it was drawn for), and deals it cheated in. */
@@ -36,8 +42,11 @@ export type JobCreatorAgent = AgentBase & {
   role: 'job-creator';
   strategy: JobCreatorGroup;
   checkProbability: number;
-  /** Every job of this agent is this offer with its own nonce. */
-  template: Omit<JobOffer, 'nonce'>;
+  /**
+   * Every job of this agent is this offer. Its jobs need no nonce of their own: the simulator does not hash
+   * offers (a job's id is a counter), and matching and deriving the deal never read the nonce.
+   */
+  offer: JobOffer;
   /** Jobs of a group look alike to the matcher: its fitting offers are computed once per group. */
   jobClass: string;
 };
@@ -103,7 +112,7 @@ function labelsOf(groups: readonly (JobCreatorGroup | ProviderGroup | MediatorGr
   });
 }
 
-export function buildPopulation(scenario: Scenario): Population {
+export function buildPopulation(scenario: Scenario, random: Random, ledger: SimLedger): Population {
   const { population } = scenario;
   const solver = simAddress(role.solver, 0);
   const labels = {
@@ -116,12 +125,15 @@ export function buildPopulation(scenario: Scenario): Population {
   population.mediators.forEach((strategy, group) => {
     for (let i = 0; i < strategy.count; i++) {
       const index = mediators.length;
+      const address = simAddress(role.mediator, index);
       mediators.push({
         role: 'mediator',
         index,
-        address: simAddress(role.mediator, index),
+        address,
         group,
         label: labels.mediators[group] as string,
+        deposit: strategy.deposit ?? scenario.deposit,
+        escrow: ledger.account(address),
         spent: 0n,
         deals: 0,
         cheats: 0,
@@ -143,13 +155,15 @@ export function buildPopulation(scenario: Scenario): Population {
         address,
         group,
         label: labels.jobCreators[group] as string,
+        deposit: strategy.deposit ?? scenario.deposit,
+        escrow: ledger.account(address),
         spent: 0n,
         deals: 0,
         cheats: 0,
         strategy,
         checkProbability:
           strategy.strategy === 'check' ? (strategy.checkProbability ?? scenario.checkProbability) : 0,
-        template: {
+        offer: {
           jobCreator: address,
           solver,
           module: SIM_MODULE,
@@ -163,6 +177,7 @@ export function buildPopulation(scenario: Scenario): Population {
           submitTimeout: BigInt(scenario.timeouts.submit),
           judgeTimeout: BigInt(scenario.timeouts.judge),
           mediateTimeout: BigInt(scenario.timeouts.mediate),
+          nonce: 0n,
           expiry: maxUint64,
         },
         jobClass: `jc-group-${group}`,
@@ -213,6 +228,8 @@ export function buildPopulation(scenario: Scenario): Population {
         address,
         group,
         label: labels.providers[group] as string,
+        deposit: strategy.deposit ?? scenario.deposit,
+        escrow: ledger.account(address),
         spent: 0n,
         deals: 0,
         cheats: 0,
@@ -222,6 +239,16 @@ export function buildPopulation(scenario: Scenario): Population {
         active: true,
       });
     }
+  });
+
+  // Providers came to the market at different times: the solver's oldest-first tie-break must not follow
+  // the order of the scenario's groups.
+  const order = random.sample(
+    providers.flatMap((p) => p.offers),
+    offerCount,
+  );
+  order.forEach((offer, i) => {
+    offer.createdAt = i;
   });
 
   return {

@@ -118,7 +118,20 @@ export function sweepCharts(sweep: SweepResult): Chart[] {
   const xs = sweep.points.map((p) => p.params[xAxis.param] as number);
   const results = sweep.points.map((p) => p.result);
   const xLabel = paramLabel(xAxis.param);
-  const crossing = analyticCrossing(xs, results.map(cheatingMargin));
+  const margins = results.map(cheatingMargin);
+  const crossing = analyticCrossing(xs, margins);
+  // The rational provider's choice: cheat (1) while the margin is positive, switching exactly at the crossing.
+  const pays = (i: number) => ((margins[i] as number) > 0 ? 1 : 0);
+  const last = xs.length - 1;
+  const theory: [number, number][] =
+    crossing === undefined
+      ? xs.map((x, i) => [x, pays(i)])
+      : [
+          [xs[0] as number, pays(0)],
+          [crossing, pays(0)],
+          [crossing, pays(last)],
+          [xs[last] as number, pays(last)],
+        ];
   const markers =
     crossing === undefined
       ? []
@@ -144,13 +157,7 @@ export function sweepCharts(sweep: SweepResult): Chart[] {
           points: xs.map((x, i) => [x, plottedCheatingRate(results[i] as RunResult)]),
           markers: true,
         },
-        {
-          name: 'theory (rational provider)',
-          points: xs.map((x, i) => [x, cheatingMargin(results[i] as RunResult) > 0 ? 1 : 0]),
-          dashed: true,
-          color: '#444',
-          step: true,
-        },
+        { name: 'theory (rational provider)', points: theory, dashed: true, color: '#444' },
       ],
     }),
   });

@@ -26,8 +26,8 @@ import {
   type ProviderAgent,
   simId,
 } from './agents.js';
-import { EventQueue } from './event-queue.js';
-import { SimLedger } from './ledger.js';
+import { EventQueue, type Timed } from './event-queue.js';
+import { type EscrowAccount, SimLedger } from './ledger.js';
 import { OfferIndex, type OfferMatcher } from './offer-index.js';
 import { Random } from './random.js';
 import { ReferenceMatcher } from './reference-matcher.js';
@@ -89,7 +89,8 @@ type SimDeal = {
   provider: ProviderAgent;
   resourceOffer: StoredResourceOffer;
   deal: Deal;
-  parties: [Address, Address];
+  /** The escrow accounts of the job creator and the provider. */
+  parties: [EscrowAccount, EscrowAccount];
   action: ProviderAction;
   state: DealState;
   agreedAt: number;
@@ -105,14 +106,21 @@ type SimDeal = {
   trace: DealTrace | undefined;
 };
 
-type SimEvent =
-  | { kind: 'arrive'; job: SimJob }
-  | { kind: 'submit'; deal: SimDeal }
-  | { kind: 'timeoutSubmit'; deal: SimDeal }
-  | { kind: 'judge'; deal: SimDeal }
-  | { kind: 'timeoutJudge'; deal: SimDeal }
-  | { kind: 'vote'; deal: SimDeal; mediator: MediatorAgent; verdict: Verdict }
-  | { kind: 'timeoutMediate'; deal: SimDeal };
+type SimEvent = Timed &
+  (
+    | { kind: 'submit'; deal: SimDeal }
+    | { kind: 'timeoutSubmit'; deal: SimDeal }
+    | { kind: 'judge'; deal: SimDeal }
+    | { kind: 'timeoutJudge'; deal: SimDeal }
+    | { kind: 'vote'; deal: SimDeal; mediator: MediatorAgent; verdict: Verdict }
+    | { kind: 'timeoutMediate'; deal: SimDeal }
+  );
+
+/** A round's jobs before they arrive: job creator and time by posting order, and the order of arrival. */
+type Arrivals = { creator: Int32Array; time: Float64Array; order: Int32Array; firstIndex: number };
+
+/** Arrays a deal fills only if it is challenged. */
+const NONE: never[] = [];
 
 /** Runs a scenario to the end. Same scenario (seed included) → same result, byte for byte. */
 export function simulate(scenario: Scenario, options: SimulateOptions = {}): Simulation {
@@ -153,12 +161,12 @@ class Market {
   constructor(scenario: Scenario, options: SimulateOptions) {
     this.#s = scenario;
     this.#options = options;
-    this.#population = buildPopulation(scenario);
+    const root = new Random(scenario.seed);
+    this.#population = buildPopulation(scenario, root.stream('population'), this.#ledger);
     for (const provider of this.#population.providers) {
       for (const offer of provider.offers) this.#providerByOffer.set(offer, provider);
     }
     this.#matcher = options.matcher === 'reference' ? new ReferenceMatcher() : new OfferIndex();
-    const root = new Random(scenario.seed);
     this.#random = {
       arrivals: root.stream('arrivals'),
       providers: root.stream('providers'),
@@ -174,7 +182,7 @@ class Market {
     const s = this.#s;
     const { jobCreators, providers, mediators } = this.#population;
     for (const agent of [...jobCreators, ...providers, ...mediators])
-      this.#ledger.deposit(agent.address, s.deposit);
+      this.#ledger.deposit(agent.address, agent.deposit);
     if (s.mediation.stake > 0n) for (const m of mediators) this.#ledger.stake(m.address, s.mediation.stake);
     for (const provider of providers) for (const offer of provider.offers) this.#matcher.open(offer);
 
@@ -192,15 +200,7 @@ class Market {
         outcomes: noOutcomes(),
         endSeconds: 0,
       };
-      const arrivals = this.#random.arrivals;
-      for (let j = 0; j < s.jobsPerRound; j++) {
-        const jobCreator = jobCreators[arrivals.int(jobCreators.length)] as JobCreatorAgent;
-        const at = roundStart + arrivals.int(s.roundSeconds);
-        const index = this.#jobCount++;
-        const offer: JobOffer = { ...jobCreator.template, nonce: BigInt(index) };
-        this.#events.push(at, { kind: 'arrive', job: { index, jobCreator, offer, id: simId(0x0a, index) } });
-      }
-      this.#drain();
+      this.#drain(this.#arrivals(roundStart));
       // Nothing is in flight: a job still queued can never be matched.
       for (let i = this.#queueHead; i < this.#queue.length; i++) if (this.#queue[i]) this.#round.unmatched++;
       this.#queue = [];
@@ -219,16 +219,52 @@ class Market {
     };
   }
 
-  #drain(): void {
-    for (let next = this.#events.pop(); next; next = this.#events.pop()) {
-      this.#now = next.time;
-      const event = next.event;
+  /**
+   * The round's jobs: a job creator and a time each, drawn in posting order, then sorted by time (ties in
+   * posting order). They stay numbers until they arrive: a round can post many thousands.
+   */
+  #arrivals(roundStart: number): Arrivals {
+    const count = this.#s.jobsPerRound;
+    const random = this.#random.arrivals;
+    const jobCreators = this.#population.jobCreators.length;
+    const creator = new Int32Array(count);
+    const time = new Float64Array(count);
+    for (let j = 0; j < count; j++) {
+      creator[j] = random.int(jobCreators);
+      time[j] = roundStart + random.int(this.#s.roundSeconds);
+    }
+    const order = new Int32Array(count);
+    for (let j = 0; j < count; j++) order[j] = j;
+    order.sort((a, b) => (time[a] as number) - (time[b] as number) || a - b);
+    const firstIndex = this.#jobCount;
+    this.#jobCount += count;
+    return { creator, time, order, firstIndex };
+  }
+
+  /**
+   * Runs the round's events in time order: the next arrival or the next scheduled event, the arrival first on
+   * a tie (it was posted before anything the round scheduled).
+   */
+  #drain(arrivals: Arrivals): void {
+    const { creator, time, order, firstIndex } = arrivals;
+    let next = 0;
+    for (;;) {
+      const top = this.#events.peek();
+      const j = order[next];
+      if (j !== undefined && (top === undefined || (time[j] as number) <= top.time)) {
+        next++;
+        this.#now = time[j] as number;
+        const jobCreator = this.#population.jobCreators[creator[j] as number] as JobCreatorAgent;
+        const index = firstIndex + j;
+        this.#round.jobs++;
+        this.#queue.push({ index, jobCreator, offer: jobCreator.offer, id: simId(0x0a, index) });
+        this.#matchPass();
+        continue;
+      }
+      const event = this.#events.pop();
+      if (!event) return;
+      this.#now = event.time;
       switch (event.kind) {
-        case 'arrive':
-          this.#round.jobs++;
-          this.#queue.push(event.job);
-          this.#matchPass();
-          break;
         case 'submit':
           this.#submit(event.deal);
           break;
@@ -279,11 +315,11 @@ class Market {
 
   #step<S extends settlement.Step>(
     d: SimDeal,
-    parties: readonly Address[],
+    parties: readonly EscrowAccount[],
     transition: (l: settlement.Ledger) => S,
   ): S {
     const step = this.#ledger.apply(parties, transition);
-    const change = step.changes.get(d.provider.address);
+    const change = step.changes.get(d.provider.escrow.key);
     if (change) d.providerNet += change.free + change.locked;
     return step;
   }
@@ -296,11 +332,11 @@ class Market {
       resourceOffer: resourceOffer.signed.offer,
       resourceOfferId: resourceOffer.id,
     });
-    if (this.#ledger.balanceOf(deal.resourceProvider).free < deal.timeoutCollateral) {
+    if (provider.escrow.balance.free < deal.timeoutCollateral) {
       this.#retire(provider, resourceOffer);
       return 'provider-broke';
     }
-    if (this.#ledger.balanceOf(deal.jobCreator).free < deal.paymentCollateral) {
+    if (job.jobCreator.escrow.balance.free < deal.paymentCollateral) {
       this.#round.unfunded++;
       this.#release(provider, resourceOffer);
       return 'unfunded';
@@ -310,15 +346,15 @@ class Market {
       provider,
       resourceOffer,
       deal,
-      parties: [deal.jobCreator, deal.resourceProvider],
+      parties: [job.jobCreator.escrow, provider.escrow],
       action: providerAction(provider, this.#random.providers),
       state: DealState.Agreed,
       agreedAt: this.#now,
       resultsAt: 0,
       challengedAt: 0,
       cost: 0n,
-      drawn: [],
-      votes: [],
+      drawn: NONE,
+      votes: NONE,
       providerNet: 0n,
       checked: false,
       trace: undefined,
@@ -341,14 +377,24 @@ class Market {
       if (d.action === 'cheat') this.#round.adaptiveCheats++;
     }
     if (d.action === 'lazy') {
-      this.#events.push(this.#now + this.#timeouts.submit + 1, { kind: 'timeoutSubmit', deal: d });
+      this.#events.push(this.#now + this.#timeouts.submit + 1, {
+        time: 0,
+        seq: 0,
+        kind: 'timeoutSubmit',
+        deal: d,
+      });
     } else {
       const costs = this.#s.costs;
       provider.spent += d.action === 'cheat' ? costs.compute - costs.cheatSaving : costs.compute;
       if (this.#durations.compute <= this.#timeouts.submit) {
-        this.#events.push(this.#now + this.#durations.compute, { kind: 'submit', deal: d });
+        this.#events.push(this.#now + this.#durations.compute, { time: 0, seq: 0, kind: 'submit', deal: d });
       } else {
-        this.#events.push(this.#now + this.#timeouts.submit + 1, { kind: 'timeoutSubmit', deal: d });
+        this.#events.push(this.#now + this.#timeouts.submit + 1, {
+          time: 0,
+          seq: 0,
+          kind: 'timeoutSubmit',
+          deal: d,
+        });
       }
     }
     return 'agreed';
@@ -356,15 +402,20 @@ class Market {
 
   #submit(d: SimDeal): void {
     const { deal } = d;
-    const provider = this.#ledger.balanceOf(deal.resourceProvider);
+    const provider = d.provider.escrow.balance;
     const needed = resultsCollateral(deal, jobCost(deal, this.#instructionCount));
     if (provider.free + deal.timeoutCollateral < needed) {
       // It cannot lock R: the result is never posted, and the deal times out.
       this.#retire(d.provider, undefined);
-      this.#events.push(d.agreedAt + this.#timeouts.submit + 1, { kind: 'timeoutSubmit', deal: d });
+      this.#events.push(d.agreedAt + this.#timeouts.submit + 1, {
+        time: 0,
+        seq: 0,
+        kind: 'timeoutSubmit',
+        deal: d,
+      });
       return;
     }
-    const step = this.#step(d, [deal.resourceProvider], (l) =>
+    const step = this.#step(d, [d.provider.escrow], (l) =>
       settlement.submitResult(l, deal, this.#instructionCount),
     );
     d.cost = step.cost;
@@ -372,9 +423,14 @@ class Market {
     d.resultsAt = this.#now;
     d.trace?.steps.push({ step: 'submitResult', at: this.#now, instructionCount: this.#instructionCount });
     if (d.job.jobCreator.strategy.strategy === 'silent' || this.#durations.judge > this.#timeouts.judge) {
-      this.#events.push(this.#now + this.#timeouts.judge + 1, { kind: 'timeoutJudge', deal: d });
+      this.#events.push(this.#now + this.#timeouts.judge + 1, {
+        time: 0,
+        seq: 0,
+        kind: 'timeoutJudge',
+        deal: d,
+      });
     } else {
-      this.#events.push(this.#now + this.#durations.judge, { kind: 'judge', deal: d });
+      this.#events.push(this.#now + this.#durations.judge, { time: 0, seq: 0, kind: 'judge', deal: d });
     }
   }
 
@@ -390,7 +446,12 @@ class Market {
     const wrong = d.action === 'cheat';
     const judgement = judge(jobCreator, wrong, this.#random.jobCreators);
     if (judgement.kind === 'silent') {
-      this.#events.push(d.resultsAt + this.#timeouts.judge + 1, { kind: 'timeoutJudge', deal: d });
+      this.#events.push(d.resultsAt + this.#timeouts.judge + 1, {
+        time: 0,
+        seq: 0,
+        kind: 'timeoutJudge',
+        deal: d,
+      });
       return;
     }
     if (judgement.checked) {
@@ -398,7 +459,7 @@ class Market {
       this.#totals.checks++;
       jobCreator.spent += this.#s.costs.check;
     }
-    const canPayFee = this.#ledger.balanceOf(d.deal.jobCreator).free >= d.deal.mediationFee;
+    const canPayFee = jobCreator.escrow.balance.free >= d.deal.mediationFee;
     if (judgement.kind === 'accept' || !canPayFee) {
       this.#step(d, d.parties, (l) => settlement.accept(l, d.deal, d.cost));
       d.trace?.steps.push({ step: 'accept', at: this.#now });
@@ -427,6 +488,7 @@ class Market {
       (m) => this.#population.mediatorByAddress.get(m.toLowerCase()) as MediatorAgent,
     );
     d.drawn = this.#random.mediators.sample(candidates, this.#s.mediation.n);
+    d.votes = [];
     d.trace?.steps.push({ step: 'challenge', at: this.#now, drawn: d.drawn.map((m) => m.address) });
     const wrong = d.action === 'cheat';
     for (const mediator of d.drawn) {
@@ -435,10 +497,22 @@ class Market {
       if (!vote) continue;
       if (vote.reran) mediator.spent += this.#s.costs.mediate;
       if (vote.delay <= this.#timeouts.mediate) {
-        this.#events.push(this.#now + vote.delay, { kind: 'vote', deal: d, mediator, verdict: vote.verdict });
+        this.#events.push(this.#now + vote.delay, {
+          time: 0,
+          seq: 0,
+          kind: 'vote',
+          deal: d,
+          mediator,
+          verdict: vote.verdict,
+        });
       }
     }
-    this.#events.push(this.#now + this.#timeouts.mediate + 1, { kind: 'timeoutMediate', deal: d });
+    this.#events.push(this.#now + this.#timeouts.mediate + 1, {
+      time: 0,
+      seq: 0,
+      kind: 'timeoutMediate',
+      deal: d,
+    });
   }
 
   /** A vote arrives; the first verdict to gather k votes decides, and its first k voters are paid. */
@@ -448,8 +522,9 @@ class Market {
     d.trace?.steps.push({ step: 'vote', at: this.#now, mediator: mediator.address, verdict });
     const agreeing = d.votes.filter((v) => v.verdict === verdict).map((v) => v.mediator);
     if (agreeing.length < this.#s.mediation.k) return;
-    const paid = d.drawn.filter((m) => agreeing.includes(m)).map((m) => m.address);
-    const parties = [...d.parties, ...paid];
+    const deciding = d.drawn.filter((m) => agreeing.includes(m));
+    const paid = deciding.map((m) => m.address);
+    const parties = [...d.parties, ...deciding.map((m) => m.escrow)];
     const wrong = d.action === 'cheat';
     if ((verdict === 'wrong') !== wrong) this.#totals.wrongVerdicts++;
     if (verdict === 'correct') {
@@ -466,8 +541,11 @@ class Market {
   #timeoutMediate(d: SimDeal): void {
     if (d.state !== DealState.Challenged) return;
     const voted = new Set(d.votes.map((v) => v.mediator));
-    const silent = d.drawn.filter((m) => !voted.has(m)).map((m) => m.address);
-    this.#step(d, [...d.parties, ...silent], (l) => settlement.timeoutMediate(l, d.deal, d.cost, silent));
+    const absent = d.drawn.filter((m) => !voted.has(m));
+    const silent = absent.map((m) => m.address);
+    this.#step(d, [...d.parties, ...absent.map((m) => m.escrow)], (l) =>
+      settlement.timeoutMediate(l, d.deal, d.cost, silent),
+    );
     d.trace?.steps.push({ step: 'timeoutMediate', at: this.#now, silent });
     this.#settle(d, 'TimedOutMediate');
   }
@@ -613,7 +691,7 @@ class Market {
         let deals = 0;
         let cheats = 0;
         for (const a of members) {
-          escrow += this.#ledger.totalOf(a.address) - s.deposit;
+          escrow += this.#ledger.totalOf(a.address) - a.deposit;
           spent += a.spent;
           deals += a.deals;
           cheats += a.cheats;

@@ -1,12 +1,14 @@
 /**
  * The simulator's clock: a binary min-heap of events ordered by (time, insertion order). Events at the same
  * simulated second run in the order they were scheduled, so a run never depends on the heap's internals.
+ * The queue writes `time` and `seq` into the event itself (one object per event, not two: a run schedules
+ * hundreds of thousands).
  */
 
-export type Scheduled<T> = { time: number; seq: number; event: T };
+export type Timed = { time: number; seq: number };
 
-export class EventQueue<T> {
-  #heap: Scheduled<T>[] = [];
+export class EventQueue<T extends Timed> {
+  #heap: T[] = [];
   #seq = 0;
 
   get size(): number {
@@ -14,22 +16,28 @@ export class EventQueue<T> {
   }
 
   push(time: number, event: T): void {
+    event.time = time;
+    event.seq = this.#seq++;
     const heap = this.#heap;
-    const item: Scheduled<T> = { time, seq: this.#seq++, event };
     let i = heap.length;
-    heap.push(item);
+    heap.push(event);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const p = heap[parent] as Scheduled<T>;
-      if (p.time < time || (p.time === time && p.seq < item.seq)) break;
+      const p = heap[parent] as T;
+      if (p.time < time || (p.time === time && p.seq < event.seq)) break;
       heap[i] = p;
       i = parent;
     }
-    heap[i] = item;
+    heap[i] = event;
   }
 
-  /** The earliest event, or undefined when the queue is empty. */
-  pop(): Scheduled<T> | undefined {
+  /** The earliest event, left in the queue. */
+  peek(): T | undefined {
+    return this.#heap[0];
+  }
+
+  /** The earliest event, taken out, or undefined when the queue is empty. */
+  pop(): T | undefined {
     const heap = this.#heap;
     const top = heap[0];
     const last = heap.pop();
@@ -41,9 +49,9 @@ export class EventQueue<T> {
       if (left >= n) break;
       const right = left + 1;
       let child = left;
-      let c = heap[left] as Scheduled<T>;
+      let c = heap[left] as T;
       if (right < n) {
-        const r = heap[right] as Scheduled<T>;
+        const r = heap[right] as T;
         if (r.time < c.time || (r.time === c.time && r.seq < c.seq)) {
           child = right;
           c = r;

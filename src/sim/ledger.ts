@@ -5,32 +5,46 @@
  * The model is pure: every step copies the ledger it is given. Copying ten thousand balances for each of a few
  * hundred thousand steps would cost minutes, so each step here runs on a small ledger holding only the deal's
  * parties (the model never touches anyone else), and its result is written back. The money is the model's;
- * only the bookkeeping around it is ours.
+ * only the bookkeeping around it is ours. Agents hold their `EscrowAccount`, so a step looks nothing up in
+ * the big map of accounts.
  */
 import type { Address } from 'viem';
 import { type Balance, deposit, type Ledger, type Step, stake, totalHeld } from '../protocol/settlement.js';
 
+/** One account's escrow: the model's balance (replaced, never mutated) and the part of `locked` staked. */
+export type EscrowAccount = { readonly key: string; balance: Balance; stake: bigint };
+
 const ZERO: Balance = { free: 0n, locked: 0n };
 
 export class SimLedger {
-  readonly #balances = new Map<string, Balance>();
-  readonly #stakes = new Map<string, bigint>();
+  readonly #accounts = new Map<string, EscrowAccount>();
   readonly #scratchBalances = new Map<string, Balance>();
   readonly #scratchStakes = new Map<string, bigint>();
   /** Tokens that entered the escrow: what `token.balanceOf(deals)` would be. */
   #held = 0n;
 
-  balanceOf(account: Address): Balance {
-    return this.#balances.get(account.toLowerCase()) ?? ZERO;
+  /** The account of `address` (the model keys accounts by lower-case address). */
+  account(address: Address): EscrowAccount {
+    const key = address.toLowerCase();
+    let account = this.#accounts.get(key);
+    if (!account) {
+      account = { key, balance: ZERO, stake: 0n };
+      this.#accounts.set(key, account);
+    }
+    return account;
   }
 
-  stakeOf(account: Address): bigint {
-    return this.#stakes.get(account.toLowerCase()) ?? 0n;
+  balanceOf(address: Address): Balance {
+    return this.#accounts.get(address.toLowerCase())?.balance ?? ZERO;
+  }
+
+  stakeOf(address: Address): bigint {
+    return this.#accounts.get(address.toLowerCase())?.stake ?? 0n;
   }
 
   /** free + locked: what the account owns in the escrow. */
-  totalOf(account: Address): bigint {
-    const b = this.balanceOf(account);
+  totalOf(address: Address): bigint {
+    const b = this.balanceOf(address);
     return b.free + b.locked;
   }
 
@@ -38,48 +52,53 @@ export class SimLedger {
     return this.#held;
   }
 
-  deposit(account: Address, amount: bigint): void {
-    this.apply([account], (ledger) => deposit(ledger, account, amount));
+  deposit(address: Address, amount: bigint): void {
+    this.apply([this.account(address)], (ledger) => deposit(ledger, address, amount));
     this.#held += amount;
   }
 
   stake(mediator: Address, amount: bigint): void {
-    this.apply([mediator], (ledger) => stake(ledger, mediator, amount));
+    this.apply([this.account(mediator)], (ledger) => stake(ledger, mediator, amount));
   }
 
   /**
-   * Runs one step of the model over the accounts it touches (`parties`, every account the step may change) and
-   * writes the result back. Throws the model's SettlementError, with nothing
-   * changed, where the contract would revert.
+   * Runs one step of the model over the accounts it touches (`parties`: every account the step may change) and
+   * writes the result back. Throws the model's SettlementError, with nothing changed, where the contract
+   * would revert.
    */
-  apply<S extends Step>(parties: readonly Address[], transition: (ledger: Ledger) => S): S {
+  apply<S extends Step>(parties: readonly EscrowAccount[], transition: (ledger: Ledger) => S): S {
     // The model copies what it is given, so the same two small maps serve every step.
     const balances = this.#scratchBalances;
     const stakes = this.#scratchStakes;
     balances.clear();
     stakes.clear();
     for (const party of parties) {
-      const key = party.toLowerCase();
-      const balance = this.#balances.get(key);
-      if (balance) balances.set(key, balance);
-      const staked = this.#stakes.get(key);
-      if (staked !== undefined) stakes.set(key, staked);
+      balances.set(party.key, party.balance);
+      if (party.stake !== 0n) stakes.set(party.key, party.stake);
     }
     const step = transition({ balances, stakes });
-    for (const [key, balance] of step.ledger.balances) {
-      if (!balances.has(key) && !parties.some((p) => p.toLowerCase() === key)) {
-        throw new Error(`sim bug: a step touched ${key}, not one of ${parties.join(', ')}`);
-      }
-      this.#balances.set(key, balance);
+    const after = step.ledger.balances;
+    if (after.size !== balances.size) {
+      const known = new Set(parties.map((p) => p.key));
+      const outsider = [...after.keys()].find((key) => !known.has(key));
+      throw new Error(`sim bug: a step touched ${outsider}, not one of ${[...known].join(', ')}`);
     }
-    for (const key of stakes.keys()) if (!step.ledger.stakes.has(key)) this.#stakes.delete(key);
-    for (const [key, staked] of step.ledger.stakes) this.#stakes.set(key, staked);
+    for (const party of parties) {
+      party.balance = after.get(party.key) ?? ZERO;
+      party.stake = step.ledger.stakes.get(party.key) ?? 0n;
+    }
     return step;
   }
 
   /** The whole escrow as the model's Ledger (a copy), e.g. to compare with the chain. */
   snapshot(): Ledger {
-    return { balances: new Map(this.#balances), stakes: new Map(this.#stakes) };
+    const balances = new Map<string, Balance>();
+    const stakes = new Map<string, bigint>();
+    for (const [key, account] of this.#accounts) {
+      balances.set(key, account.balance);
+      if (account.stake !== 0n) stakes.set(key, account.stake);
+    }
+    return { balances, stakes };
   }
 
   /** The escrow invariant: tokens held == Σ free + Σ locked. */

@@ -11,8 +11,6 @@ export type LineSeries = {
   dashed?: boolean;
   /** Draw a dot on every point (simulated data); off for analytic curves. */
   markers?: boolean;
-  /** Hold each value until the next x (a step function). */
-  step?: boolean;
 };
 
 export type VerticalMarker = { x: number; label: string; color?: string };
@@ -113,10 +111,7 @@ export function lineChart(options: LineChartOptions): string {
     if (points.length === 0) return;
     const path: string[] = [];
     points.forEach(([x, y], j) => {
-      if (j === 0) path.push(`M${px(sx(x))},${px(sy(y))}`);
-      else if (series.step) {
-        path.push(`H${px(sx(x))}`, `V${px(sy(y))}`);
-      } else path.push(`L${px(sx(x))},${px(sy(y))}`);
+      path.push(`${j === 0 ? 'M' : 'L'}${px(sx(x))},${px(sy(y))}`);
     });
     const dash = series.dashed ? ' stroke-dasharray="7 5"' : '';
     parts.push(

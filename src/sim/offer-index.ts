@@ -11,12 +11,11 @@
  */
 import { zeroAddress } from 'viem';
 import { type JobOffer, PricingMode } from '../protocol/eip712.js';
-import { matchJob, whyNot } from '../solver/matcher.js';
+import { byAge, matchJob, whyNot } from '../solver/matcher.js';
 import type { StoredResourceOffer } from '../solver/store.js';
 
-/** The solver's order among equally good offers: oldest first, then by id. */
-const older = (a: StoredResourceOffer, b: StoredResourceOffer): boolean =>
-  a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.id.localeCompare(b.id) < 0);
+/** The solver's order among equally good offers (its own `byAge`): oldest first, then by id. */
+const older = (a: StoredResourceOffer, b: StoredResourceOffer): boolean => byAge(a, b) < 0;
 
 class OfferClass {
   readonly heap: StoredResourceOffer[] = [];

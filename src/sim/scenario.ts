@@ -56,8 +56,12 @@ const machineSpec = z.strictObject({
 export const defaultJobSpec: MachineSpec = { cpu: 1000, gpu: 0, gpuVram: 0, ram: 512, disk: 100 };
 export const defaultProviderSpec: MachineSpec = { cpu: 4000, gpu: 0, gpuVram: 0, ram: 8192, disk: 10_240 };
 
+/** Overrides the scenario's deposit for the agents of one group, LP. */
+const groupDeposit = { deposit: lp.optional() };
+
 const jobCreatorCommon = {
   count,
+  ...groupDeposit,
   /** A label for reports; the strategy by default. */
   label: z.string().optional(),
   spec: machineSpec.optional(),
@@ -85,6 +89,7 @@ const jobCreatorGroup = z.discriminatedUnion('strategy', [
 
 const providerCommon = {
   count,
+  ...groupDeposit,
   label: z.string().optional(),
   /** Jobs it runs at once: one open resource offer per slot. */
   slots: z.number().int().positive().default(1),
@@ -116,18 +121,19 @@ const providerGroup = z.discriminatedUnion('strategy', [
   }),
 ]);
 
+const mediatorCommon = { count, label: z.string().optional(), ...groupDeposit };
+
 const mediatorGroup = z.discriminatedUnion('strategy', [
   /** Re-runs the job and votes for the truth. */
-  z.strictObject({ count, label: z.string().optional(), strategy: z.literal('honest') }),
+  z.strictObject({ ...mediatorCommon, strategy: z.literal('honest') }),
   /** Votes for one party whatever the result, without re-running. */
   z.strictObject({
-    count,
-    label: z.string().optional(),
+    ...mediatorCommon,
     strategy: z.literal('collude'),
     with: z.enum(['job-creator', 'resource-provider']),
   }),
   /** Never votes: a challenge it is drawn for can end only by timeoutMediate. */
-  z.strictObject({ count, label: z.string().optional(), strategy: z.literal('absent') }),
+  z.strictObject({ ...mediatorCommon, strategy: z.literal('absent') }),
 ]);
 
 const sweepAxis = z.union([
@@ -206,7 +212,7 @@ export const scenarioSchema = z
         mediate: seconds.default(60),
       })
       .prefault({}),
-    /** Every agent's initial escrow balance, LP. */
+    /** Every agent's initial escrow balance, LP (a group may set its own `deposit`). */
     deposit: lp.prefault(1_000_000),
     population: z.strictObject({
       jobCreators: z.array(jobCreatorGroup).min(1),
@@ -240,6 +246,15 @@ export const scenarioSchema = z
         message: `k = ${s.mediation.k} agreeing votes can never come from n = ${s.mediation.n} mediators`,
       });
     }
+    s.population.mediators.forEach((group, i) => {
+      if (s.mediation.stake > (group.deposit ?? s.deposit)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mediation', 'stake'],
+          message: `mediators of population.mediators[${i}] cannot stake more than their deposit`,
+        });
+      }
+    });
     return { ...s, costs: { ...s.costs, cheatSaving } };
   });
 

@@ -37,7 +37,7 @@ export function niceDomain(min: number, max: number): [number, number] {
   if (min === max) return min === 0 ? [0, 1] : [Math.min(0, min), Math.max(0, max) || 1];
   const ticks = niceTicks(min, max);
   const step = ticks.length > 1 ? (ticks[1] as number) - (ticks[0] as number) : Math.abs(max - min);
-  return [Math.floor(min / step - 1e-9) * step, Math.ceil(max / step - 1e-9) * step];
+  return [Math.floor(min / step + 1e-9) * step, Math.ceil(max / step - 1e-9) * step];
 }
 
 /** Short, stable number labels: 0.25, 1.5k, 2M, 1e-7. */

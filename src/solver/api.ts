@@ -1,7 +1,12 @@
-/** The solver's HTTP and WebSocket API. Every body is validated; every error says what to fix. */
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import type { Hex } from 'viem';
+/**
+ * The solver's HTTP and WebSocket API (described by /api/v1/openapi.json). Every body is validated;
+ * every error is `{ error }` with a 4xx that says what to fix; state-changing requests are signed by
+ * their sender (or carry a signed offer) and counted against that address's rate limit.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Address, Hex } from 'viem';
 import { WebSocketServer } from 'ws';
+import { z } from 'zod';
 import { LilypadError } from '../protocol/errors.js';
 import { ReplayGuard, RequestAuthError, verifyRequest } from '../protocol/signed-request.js';
 import {
@@ -13,54 +18,106 @@ import {
   toWire,
   WireError,
 } from '../protocol/wire.js';
-import { importCar } from '../storage/car.js';
 import { registerGateway } from '../storage/gateway.js';
-import { OfferRejectedError, type Solver } from './solver.js';
+import { QuotaExceededError } from './directory.js';
+import { withSeq } from './event-log.js';
+import { MarketConflictError, NotYourOfferError, OfferNotFoundError } from './market.js';
+import { openApiDocument } from './openapi.js';
+import { RateLimitedError, RateLimiter } from './rate-limit.js';
+import { DealNotFoundError, OfferRejectedError, type Solver } from './solver.js';
 
 export const CAR_CONTENT_TYPE = 'application/vnd.ipld.car';
 
-class NotFoundError extends LilypadError {
-  override name = 'NotFoundError';
+const toJson = (value: unknown) =>
+  JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v));
+
+const sinceSchema = z
+  .string()
+  .regex(/^\d{1,15}$/, 'expected the last event seq you saw, a non-negative integer')
+  .transform(Number);
+
+/** The HTTP status for an error this API throws on purpose. */
+function statusOf(error: unknown): number | undefined {
+  if (error instanceof WireError) return 400;
+  if (error instanceof RequestAuthError) return 401;
+  if (error instanceof NotYourOfferError) return 403;
+  if (error instanceof OfferNotFoundError || error instanceof DealNotFoundError) return 404;
+  if (error instanceof MarketConflictError) return 409;
+  if (error instanceof QuotaExceededError) return 413;
+  if (error instanceof OfferRejectedError) return 422;
+  if (error instanceof RateLimitedError) return 429;
+  if (error instanceof LilypadError) return 400;
+  return undefined;
 }
 
-export async function buildSolverApi(
-  solver: Solver,
-  options: { maxUploadBytes: number },
-): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+/** Fastify's own 4xx, in words that say what to do. */
+function describeFastifyError(error: { code?: string; message: string }, maxBodyBytes: number): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `the body is too large: JSON bodies are limited to ${maxBodyBytes} bytes, uploads to the upload limit`;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return `${error.message}; send application/json (or ${CAR_CONTENT_TYPE} for uploads)`;
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'the body is empty; send the JSON object this route takes (see /api/v1/openapi.json)';
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return `the body is not valid JSON: ${error.message}`;
+    default:
+      return error.message;
+  }
+}
+
+export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
+  const { limits } = solver;
+  const app = Fastify({ logger: false, bodyLimit: limits.maxBodyBytes });
   const guard = new ReplayGuard();
+  const limiter = new RateLimiter(limits.rate);
 
   app.addContentTypeParser(
     CAR_CONTENT_TYPE,
-    { parseAs: 'buffer', bodyLimit: options.maxUploadBytes },
+    { parseAs: 'buffer', bodyLimit: limits.maxUploadBytes },
     (_req, body, done) => done(null, body),
   );
 
   app.setErrorHandler((error, _request, reply) => {
-    if (error instanceof WireError) return reply.status(400).send({ error: error.message });
-    if (error instanceof RequestAuthError) return reply.status(401).send({ error: error.describe() });
-    if (error instanceof OfferRejectedError) return reply.status(422).send({ error: error.describe() });
-    if (error instanceof NotFoundError) return reply.status(404).send({ error: error.message });
-    if (error instanceof LilypadError) return reply.status(400).send({ error: error.describe() });
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500)
-      return reply.status(status).send({ error: (error as Error).message });
+    const status = statusOf(error);
+    if (status) {
+      if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds));
+      const message = error instanceof LilypadError ? error.describe() : (error as Error).message;
+      return reply.status(status).send({ error: message });
+    }
+    const fastifyStatus = (error as { statusCode?: number }).statusCode;
+    if (fastifyStatus && fastifyStatus >= 400 && fastifyStatus < 500) {
+      return reply
+        .status(fastifyStatus)
+        .send({ error: describeFastifyError(error as { code?: string; message: string }, limits.maxBodyBytes) });
+    }
     solver.logError(error);
     return reply.status(500).send({ error: 'internal error' });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: `no route ${request.method} ${request.url}; see /api/v1/health` }),
+    reply
+      .status(404)
+      .send({ error: `no route ${request.method} ${request.url}; the API is described at /api/v1/openapi.json` }),
   );
 
-  const dealIdParam = (request: FastifyRequest) =>
-    parseWire(hashSchema, (request.params as { id: string }).id, 'deal id in the path');
-  const authenticate = (request: FastifyRequest, body: Uint8Array = new Uint8Array()) =>
-    verifyRequest({ method: request.method, path: request.url, headers: request.headers, body }, guard);
+  const idParam = (request: FastifyRequest, what: string) =>
+    parseWire(hashSchema, (request.params as { id: string }).id, `${what} id in the path`);
+  /** The sender of a signed request, counted against its rate limit. */
+  const authenticate = async (request: FastifyRequest, body: Uint8Array = new Uint8Array()): Promise<Address> => {
+    const sender = await verifyRequest(
+      { method: request.method, path: request.url, headers: request.headers, body },
+      guard,
+    );
+    limiter.take(sender);
+    return sender;
+  };
   const dealOrThrow = (id: Hex) => {
     const deal = solver.store.getDeal(id);
-    if (!deal) throw new NotFoundError(`no deal ${id}`);
+    if (!deal) throw new DealNotFoundError(`no deal ${id}`);
     return deal;
   };
+  const created = (reply: FastifyReply, isNew: boolean, body: unknown) =>
+    reply.status(isNew ? 201 : 200).send(toWire(body));
 
   app.get('/api/v1/health', async () => ({
     ok: true,
@@ -71,33 +128,64 @@ export async function buildSolverApi(
     mediators: solver.mediators,
   }));
 
+  const openApi = openApiDocument();
+  app.get('/api/v1/openapi.json', async () => openApi);
+
+  // ---- job offers ---------------------------------------------------------------------------------
+
   app.post('/api/v1/job-offers', async (request, reply) => {
     const signed = parseWire(signedJobOfferSchema, request.body, 'job offer');
-    const { id, created } = await solver.addJobOffer(signed);
-    return reply.status(created ? 201 : 200).send({ id });
+    limiter.take(signed.offer.jobCreator);
+    const outcome = await solver.addJobOffer(signed);
+    return created(reply, outcome.created, { id: outcome.id, status: outcome.status, dealId: outcome.dealId });
   });
 
   app.get('/api/v1/job-offers/:id', async (request) => {
-    const id = parseWire(hashSchema, (request.params as { id: string }).id, 'job offer id in the path');
-    const job = solver.store.getJobOffer(id);
-    if (!job) throw new NotFoundError(`no job offer ${id}`);
-    return toWire({
-      id,
-      status: job.status,
-      dealId: job.dealId,
-      reason: job.reason,
-      offer: job.signed.offer,
-    });
+    const id = idParam(request, 'job offer');
+    const job = solver.jobOffer(id);
+    if (!job) throw new OfferNotFoundError(`no job offer ${id}`);
+    return toWire({ id, status: job.status, dealId: job.dealId, reason: job.reason, offer: job.signed.offer });
   });
+
+  app.get('/api/v1/job-offers/:id/why', async (request) => {
+    const id = idParam(request, 'job offer');
+    const job = solver.jobOffer(id);
+    if (!job) throw new OfferNotFoundError(`no job offer ${id}`, { hint: 'check the id, and the solver URL' });
+    return { id, status: job.status, dealId: job.dealId, reason: explainJob(solver, job) };
+  });
+
+  app.delete('/api/v1/job-offers/:id', async (request) => {
+    const id = idParam(request, 'job offer');
+    const sender = await authenticate(request);
+    return { id, status: await solver.cancelJobOffer(id, sender) };
+  });
+
+  // ---- resource offers ----------------------------------------------------------------------------
 
   app.post('/api/v1/resource-offers', async (request, reply) => {
     const signed = parseWire(signedResourceOfferSchema, request.body, 'resource offer');
-    const { id, created } = await solver.addResourceOffer(signed);
-    return reply.status(created ? 201 : 200).send({ id });
+    limiter.take(signed.offer.resourceProvider);
+    const outcome = await solver.addResourceOffer(signed);
+    return created(reply, outcome.created, { id: outcome.id, status: outcome.status, dealId: outcome.dealId });
   });
 
+  app.get('/api/v1/resource-offers/:id', async (request) => {
+    const id = idParam(request, 'resource offer');
+    const offer = solver.store.getResourceOffer(id);
+    if (!offer) throw new OfferNotFoundError(`no resource offer ${id}`);
+    return toWire({ id, status: offer.status, dealId: offer.dealId, offer: offer.signed.offer });
+  });
+
+  app.delete('/api/v1/resource-offers/:id', async (request) => {
+    const id = idParam(request, 'resource offer');
+    const sender = await authenticate(request);
+    return { id, status: await solver.cancelResourceOffer(id, sender) };
+  });
+
+  // ---- deals --------------------------------------------------------------------------------------
+
   app.get('/api/v1/deals/:id', async (request) => {
-    const deal = dealOrThrow(dealIdParam(request));
+    const deal = dealOrThrow(idParam(request, 'deal'));
     return toWire({
       id: deal.id,
       status: deal.status,
@@ -111,22 +199,23 @@ export async function buildSolverApi(
   });
 
   app.post('/api/v1/deals/:id/signatures', async (request) => {
-    const id = dealIdParam(request);
-    dealOrThrow(id);
+    const id = idParam(request, 'deal');
+    const deal = dealOrThrow(id);
     const { signature } = parseWire(dealSignatureSchema, request.body, 'deal signature');
-    const deal = await solver.addDealSignature(id, signature);
-    return { id, status: deal.status };
+    limiter.take(`deal:${deal.id}`);
+    const updated = await solver.addDealSignature(id, signature);
+    return { id, status: updated.status };
   });
 
   app.post('/api/v1/deals/:id/running', async (request) => {
-    const id = dealIdParam(request);
+    const id = idParam(request, 'deal');
     const sender = await authenticate(request);
-    const deal = solver.markRunning(id, sender);
+    const deal = await solver.markRunning(id, sender);
     return { id, status: deal.status };
   });
 
   app.put('/api/v1/deals/:id/files', async (request, reply) => {
-    const id = dealIdParam(request);
+    const id = idParam(request, 'deal');
     if (request.headers['content-type'] !== CAR_CONTENT_TYPE) {
       return reply.status(415).send({ error: `upload a CAR with content-type ${CAR_CONTENT_TYPE}` });
     }
@@ -137,34 +226,69 @@ export async function buildSolverApi(
     if (!members.includes(uploader.toLowerCase())) {
       return reply.status(403).send({ error: `${uploader} is not a member of deal ${id}` });
     }
-    const roots = await importCar(solver.blockstore, body, { maxBytes: options.maxUploadBytes });
-    for (const root of roots) {
-      solver.store.recordUpload({ cid: root.toString(), dealId: id, uploader, bytes: body.byteLength });
-    }
+    const roots = await solver.directory.upload(id, uploader, body);
     return reply.status(201).send({ roots: roots.map(String) });
   });
 
   await registerGateway(app, solver.blockstore);
 
-  // Events: a party proves its address with a signed upgrade request, then receives its deals' events.
+  // ---- events -------------------------------------------------------------------------------------
+
+  // A party proves its address with a signed upgrade request, then hears its own events only.
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   app.server.on('upgrade', (request, socket, head) => {
     const path = request.url ?? '';
-    if (!path.startsWith('/api/v1/events')) return socket.destroy();
+    const refuse = (status: string, message: string, headers: string[] = []) =>
+      socket.end(
+        `HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n${message}\n`,
+      );
+    const url = new URL(path, 'http://solver');
+    if (url.pathname !== '/api/v1/events') return refuse('404 Not Found', 'events are at /api/v1/events');
+    const sinceText = url.searchParams.get('since');
+    let since: number | undefined;
+    try {
+      since = sinceText === null ? undefined : parseWire(sinceSchema, sinceText, '?since');
+    } catch (error) {
+      return refuse('400 Bad Request', (error as Error).message);
+    }
     verifyRequest({ method: 'GET', path, headers: request.headers, body: new Uint8Array() }, guard)
       .then((address) => {
+        limiter.take(address);
         sockets.handleUpgrade(request, socket, head, (ws) => {
+          // Synchronous from here: no event can be committed between the catch-up and the subscription.
           solver.hub.subscribe(address, ws);
-          for (const event of solver.currentEvents(address)) solver.hub.send(ws, event);
+          for (const { seq, event } of solver.eventsOnConnect(address, since)) ws.send(withSeq(toJson(event), seq));
         });
       })
       .catch((error: unknown) => {
-        const message = error instanceof LilypadError ? error.describe() : 'bad request';
-        socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\n\r\n${message}\n`);
+        if (error instanceof RateLimitedError) {
+          return refuse('429 Too Many Requests', error.describe(), [`retry-after: ${error.retryAfterSeconds}`]);
+        }
+        refuse('401 Unauthorized', error instanceof LilypadError ? error.describe() : 'bad request');
       });
   });
   app.addHook('onClose', async () => {
     sockets.close();
   });
   return app;
+}
+
+/** One sentence on where a job offer stands: why it waits, or what became of it. */
+function explainJob(solver: Solver, job: NonNullable<ReturnType<Solver['jobOffer']>>): string {
+  switch (job.status) {
+    case 'queued':
+      return job.reason ?? 'waiting for a match';
+    case 'matched': {
+      const deal = job.dealId ? solver.store.getDeal(job.dealId) : undefined;
+      return deal
+        ? `matched with resource provider ${deal.deal.resourceProvider} in deal ${deal.id} (${deal.status})`
+        : 'matched';
+    }
+    case 'settled':
+      return `settled in deal ${job.dealId}`;
+    case 'expired':
+      return job.reason ?? 'expired before a match was found';
+    case 'cancelled':
+      return job.reason ?? 'cancelled';
+  }
 }

@@ -1,6 +1,8 @@
 /**
  * Follows the deal contract's events from a persisted cursor, so the solver's view of each deal equals
- * the chain's, and a restart re-reads what it missed. `poll()` can be called early to cut latency.
+ * the chain's, and a restart re-reads what it missed. `apply` must store the new cursor in the same
+ * transaction as the changes the logs make, so a crash can neither skip logs nor apply them twice.
+ * `poll()` can be called early to cut latency.
  */
 import { type Log, parseEventLogs } from 'viem';
 import { lilypadDealsAbi } from '../chain/artifacts/index.js';
@@ -12,8 +14,8 @@ export class ChainFollower {
   readonly #client: LilypadPublicClient;
   readonly #address: `0x${string}`;
   readonly #intervalMs: number;
-  readonly #apply: (logs: DealLog[]) => void;
-  readonly #cursor: { get(): bigint | undefined; set(block: bigint): void };
+  readonly #apply: (logs: DealLog[], toBlock: bigint) => void;
+  readonly #cursor: () => bigint | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -23,8 +25,9 @@ export class ChainFollower {
     client: LilypadPublicClient;
     address: `0x${string}`;
     intervalMs: number;
-    cursor: { get(): bigint | undefined; set(block: bigint): void };
-    apply: (logs: DealLog[]) => void;
+    /** The last block already applied. */
+    cursor: () => bigint | undefined;
+    apply: (logs: DealLog[], toBlock: bigint) => void;
   }) {
     this.#client = options.client;
     this.#address = options.address;
@@ -71,14 +74,13 @@ export class ChainFollower {
 
   async #read(): Promise<void> {
     const latest = await this.#client.getBlockNumber({ cacheTime: 0 });
-    const from = (this.#cursor.get() ?? -1n) + 1n;
+    const from = (this.#cursor() ?? -1n) + 1n;
     if (from > latest) return;
     const logs: Log[] = await this.#client.getLogs({
       address: this.#address,
       fromBlock: from,
       toBlock: latest,
     });
-    this.#apply(parseEventLogs({ abi: lilypadDealsAbi, logs }));
-    this.#cursor.set(latest);
+    this.#apply(parseEventLogs({ abi: lilypadDealsAbi, logs }), latest);
   }
 }

@@ -1,10 +1,15 @@
-/** Pushes solver events to the parties' sockets, keyed by account address. */
+/** The parties' open event sockets, by account address: a party hears only its own events. */
 import type { Address } from 'viem';
 import type WebSocket from 'ws';
-import { type SolverEvent, toWire } from '../protocol/wire.js';
 
 export class EventHub {
   readonly #sockets = new Map<string, Set<WebSocket>>();
+
+  get size(): number {
+    let count = 0;
+    for (const set of this.#sockets.values()) count += set.size;
+    return count;
+  }
 
   subscribe(address: Address, socket: WebSocket): void {
     const key = address.toLowerCase();
@@ -13,18 +18,18 @@ export class EventHub {
     this.#sockets.set(key, set);
     socket.once('close', () => {
       set.delete(socket);
-      if (set.size === 0) this.#sockets.delete(key);
+      if (set.size === 0 && this.#sockets.get(key) === set) this.#sockets.delete(key);
     });
   }
 
-  send(socket: WebSocket, event: SolverEvent): void {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(toWire(event)));
+  listening(address: string): boolean {
+    return this.#sockets.has(address.toLowerCase());
   }
 
-  publish(to: Address[], event: SolverEvent): void {
-    const recipients = new Set(to.map((a) => a.toLowerCase()));
-    for (const address of recipients) {
-      for (const socket of this.#sockets.get(address) ?? []) this.send(socket, event);
+  /** Sends one message (already JSON) to every socket of `address`. */
+  send(address: string, message: string): void {
+    for (const socket of this.#sockets.get(address.toLowerCase()) ?? []) {
+      if (socket.readyState === socket.OPEN) socket.send(message);
     }
   }
 

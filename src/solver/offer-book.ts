@@ -104,6 +104,7 @@ export class OfferBook {
   readonly #jobClasses = new Map<string, JobClass>();
   readonly #jobClassesByMediator = new Map<string, Set<JobClass>>();
   readonly #targeted = new Map<string, SortedList<JobEntry>>();
+  readonly #jobsByCreator = new Map<string, Set<JobEntry>>();
   readonly #jobExpiry = new SortedList<JobEntry>(byExpiry);
 
   constructor(solver: Address) {
@@ -228,6 +229,12 @@ export class OfferBook {
     }
     this.#jobs.set(stored.id, entry);
     this.#jobExpiry.insert(entry);
+    fileUnder(this.#jobsByCreator, [offer.jobCreator.toLowerCase()], entry);
+  }
+
+  /** The waiting jobs of one job creator, oldest first. */
+  jobsOf(jobCreator: Address): StoredJobOffer[] {
+    return [...(this.#jobsByCreator.get(jobCreator.toLowerCase()) ?? [])].sort(byAge).map((e) => e.stored);
   }
 
   removeJob(id: Hex): StoredJobOffer | undefined {
@@ -235,6 +242,7 @@ export class OfferBook {
     if (!entry) return undefined;
     this.#jobs.delete(id);
     this.#jobExpiry.delete(entry);
+    unfileFrom(this.#jobsByCreator, [entry.stored.signed.offer.jobCreator.toLowerCase()], entry);
     const { kind } = entry;
     if (kind) {
       kind.byAge.delete(entry);

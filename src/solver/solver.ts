@@ -1,19 +1,19 @@
 /**
  * `lilypad solver`: takes signed offers, matches them, proposes deals, collects both signatures and
  * submits `agree`, follows the chain, pushes events to the parties and hosts the directory.
+ *
+ * Every change runs through one queue: the changes that arrive together (one event-loop turn) are
+ * applied in one store transaction (group commit), and only then are their requests answered and
+ * their events sent. So whatever the solver acknowledged survives a crash, and a restart on the same
+ * data dir resumes: the book is rebuilt from the store, proposals get a fresh deadline (or their
+ * `agree` is sent again when both parties had signed), and the chain is read again from the cursor.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { CID } from 'multiformats/cid';
 import type { Logger } from 'pino';
-import {
-  type Address,
-  type Hex,
-  hexToBytes,
-  type RecoverTypedDataAddressParameters,
-  recoverTypedDataAddress,
-} from 'viem';
+import { type Address, type Hex, hexToBytes, recoverAddress } from 'viem';
 import { privateKeyToAddress } from 'viem/accounts';
 import {
   type LilypadPublicClient,
@@ -21,27 +21,37 @@ import {
   publicClientFor,
   walletClientFor,
 } from '../chain/clients.js';
-import { agree } from '../chain/deals.js';
+import { agree, dealStatus } from '../chain/deals.js';
 import { DealState, isFinal } from '../protocol/deal-states.js';
-import { deriveDeal } from '../protocol/derive-deal.js';
-import {
-  dealId as computeDealId,
-  dealTypedData,
-  jobOfferId,
-  jobOfferTypedData,
-  resourceOfferId,
-  resourceOfferTypedData,
-} from '../protocol/eip712.js';
 import { LilypadError } from '../protocol/errors.js';
 import type { NetworkConfig } from '../protocol/network.js';
 import type { SignedJobOffer, SignedResourceOffer, SolverEvent } from '../protocol/wire.js';
 import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
 import { buildSolverApi } from './api.js';
 import { ChainFollower, type DealLog } from './chain-follower.js';
+import { Directory, type DirectoryLimits } from './directory.js';
 import { EventHub } from './event-hub.js';
-import { matchJob } from './matcher.js';
+import { EventLog, type SequencedEvent } from './event-log.js';
+import { type JobOfferOutcome, Market, type ResourceOfferOutcome } from './market.js';
+import { OfferHashes } from './offer-hashes.js';
+import type { RateLimit } from './rate-limit.js';
 import { SqliteStore } from './sqlite-store.js';
-import type { Store, StoredDeal } from './store.js';
+import type { Store, StoredDeal, StoredJobOffer } from './store.js';
+
+export type SolverLimits = DirectoryLimits & {
+  /** Requests per address (offers, signatures, uploads, event sockets). */
+  rate: RateLimit;
+  /** Largest JSON body. */
+  maxBodyBytes: number;
+};
+
+export const defaultSolverLimits: SolverLimits = {
+  rate: { perSecond: 50, burst: 200 },
+  maxBodyBytes: 1024 * 1024,
+  maxUploadBytes: 256 * 1024 * 1024,
+  uploadQuotaBytes: 2 * 1024 * 1024 * 1024,
+  retentionMs: 7 * 24 * 3600 * 1000,
+};
 
 export type SolverOptions = {
   network: Pick<NetworkConfig, 'chainId' | 'rpcUrl' | 'deals' | 'token'>;
@@ -54,7 +64,13 @@ export type SolverOptions = {
   pollIntervalMs?: number;
   /** How long a proposed deal waits for both signatures before its offers go back to the market. */
   proposalTimeoutMs?: number;
-  maxUploadBytes?: number;
+  /** How often expired offers are taken off the market. */
+  expiryIntervalMs?: number;
+  /** How often the content of finished deals past their retention, and old events, are collected. */
+  collectIntervalMs?: number;
+  /** How long events are kept for clients that reconnect (they get their current state after that). */
+  eventRetentionMs?: number;
+  limits?: Partial<SolverLimits>;
   /** Mediators this solver suggests to its clients (announced by /api/v1/health). */
   mediators?: Address[];
 };
@@ -63,28 +79,47 @@ export class OfferRejectedError extends LilypadError {
   override name = 'OfferRejectedError';
 }
 
+export class DealNotFoundError extends LilypadError {
+  override name = 'DealNotFoundError';
+}
+
 const nowSeconds = () => BigInt(Math.floor(Date.now() / 1000));
+
+type Pending = { op: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
 export class Solver {
   readonly address: Address;
+  readonly hub = new EventHub();
+  readonly limits: SolverLimits;
   readonly #options: SolverOptions;
   readonly #log: Logger;
-  readonly hub = new EventHub();
+  readonly #hashes: OfferHashes;
   #store!: Store;
+  #events!: EventLog;
+  #market!: Market;
+  #directory!: Directory;
   #blockstore!: Blockstore;
   #public!: LilypadPublicClient;
   #wallet!: LilypadWalletClient;
   #follower!: ChainFollower;
   #app!: FastifyInstance;
   #url = '';
-  #matching: Promise<void> | undefined;
-  #matchAgain = false;
-  readonly #proposalTimers = new Map<Hex, NodeJS.Timeout>();
+  #pending: Pending[] = [];
+  #flushScheduled = false;
+  /** Deadlines of proposals, in the order they were proposed. */
+  readonly #proposalDeadlines = new Map<Hex, number>();
+  readonly #agreeing = new Set<Hex>();
+  #expiryTimer: NodeJS.Timeout | undefined;
+  #collectTimer: NodeJS.Timeout | undefined;
+  #collecting: Promise<void> | undefined;
+  #proposalTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SolverOptions) {
     this.#options = options;
     this.#log = options.logger;
     this.address = privateKeyToAddress(options.privateKey);
+    this.limits = { ...defaultSolverLimits, ...options.limits };
+    this.#hashes = new OfferHashes(options.network);
   }
 
   get url(): string {
@@ -97,6 +132,14 @@ export class Solver {
 
   get blockstore(): Blockstore {
     return this.#blockstore;
+  }
+
+  get directory(): Directory {
+    return this.#directory;
+  }
+
+  get market(): Market {
+    return this.#market;
   }
 
   get network() {
@@ -112,40 +155,71 @@ export class Solver {
     await mkdir(dataDir, { recursive: true });
     this.#store = new SqliteStore(join(dataDir, 'solver.sqlite'));
     this.#blockstore = await openBlockstore(join(dataDir, 'blocks'));
+    this.#events = new EventLog(this.#store, this.hub);
+    this.#market = new Market({
+      store: this.#store,
+      solver: this.address,
+      hashes: this.#hashes,
+      publish: (to, event) => this.#events.publish(to, event),
+      onProposed: (deal) => this.#armProposalDeadline(deal.id),
+    });
+    this.#directory = new Directory({
+      store: this.#store,
+      blockstore: this.#blockstore,
+      limits: this.limits,
+      moduleOf: (deal) => this.#store.getJobOffer(deal.jobOfferId)?.signed.offer.module,
+    });
+    this.#transact(() => {
+      this.#events.load();
+      this.#market.load();
+    });
     this.#public = publicClientFor(network.rpcUrl, network.chainId);
     this.#wallet = walletClientFor(network.rpcUrl, network.chainId, this.#options.privateKey);
     this.#follower = new ChainFollower({
       client: this.#public,
       address: network.deals,
       intervalMs: this.#options.pollIntervalMs ?? 1000,
-      cursor: { get: () => this.#store.getChainCursor(), set: (block) => this.#store.setChainCursor(block) },
-      apply: (logs) => this.#applyChainLogs(logs),
+      cursor: () => this.#store.getChainCursor(),
+      apply: (logs, toBlock) =>
+        this.#transact(() => {
+          this.#applyChainLogs(logs);
+          this.#store.setChainCursor(toBlock);
+        }),
     });
+    // Catch up with the chain before answering anyone: deals may have moved while we were down.
     await this.#follower.poll();
     this.#follower.start();
-    this.#app = await buildSolverApi(this, {
-      maxUploadBytes: this.#options.maxUploadBytes ?? 256 * 1024 * 1024,
-    });
+    this.#app = await buildSolverApi(this);
     this.#url = await this.#app.listen({
       host: this.#options.host ?? '127.0.0.1',
       port: this.#options.port ?? 0,
     });
-    // Deals proposed before a restart get a fresh chance to collect their signatures.
+    // Proposals from before a restart get a fresh deadline, or their `agree` if both parties signed.
     for (const deal of this.#store.activeDeals()) {
-      if (deal.status === 'proposed') this.#armProposalTimer(deal.id);
+      if (deal.status !== 'proposed') continue;
+      if (deal.signatureJC && deal.signatureRP) void this.#submitAgree(deal);
+      else this.#armProposalDeadline(deal.id);
     }
-    this.scheduleMatching();
+    this.#expiryTimer = setInterval(() => {
+      this.#run(() => this.#market.expire()).catch((error: unknown) =>
+        this.#log.error({ err: error }, 'expiry failed'),
+      );
+    }, this.#options.expiryIntervalMs ?? 1000);
+    this.#expiryTimer.unref();
+    this.#collectTimer = setInterval(() => void this.collectGarbage(), this.#options.collectIntervalMs ?? 60_000);
+    this.#collectTimer.unref();
     this.#log.info({ url: this.#url, address: this.address }, 'solver started');
     return this.#url;
   }
 
   async stop(): Promise<void> {
-    for (const timer of this.#proposalTimers.values()) clearTimeout(timer);
-    this.#proposalTimers.clear();
+    clearInterval(this.#expiryTimer);
+    clearInterval(this.#collectTimer);
+    clearTimeout(this.#proposalTimer);
     await this.#follower?.stop();
     this.hub.closeAll();
     await this.#app?.close();
-    await this.#matching;
+    if (this.#pending.length > 0) this.#flush();
     this.#store?.close();
   }
 
@@ -153,50 +227,90 @@ export class Solver {
     this.#log.error({ err: error }, 'request failed');
   }
 
-  // ---- offers -------------------------------------------------------------------------------------
+  // ---- one queue, one commit per turn -------------------------------------------------------------
 
-  async addJobOffer(signed: SignedJobOffer): Promise<{ id: Hex; created: boolean }> {
-    const { offer, signature } = signed;
-    await this.#checkOffer(
-      offer,
-      jobOfferTypedData(this.network, offer),
-      signature,
-      offer.jobCreator,
-      'job creator',
-    );
-    const id = jobOfferId(this.network, offer);
-    const created = this.#store.addJobOffer({
-      id,
-      signed,
-      status: 'queued',
-      dealId: null,
-      reason: null,
-      createdAt: Date.now(),
+  /** Runs `op` with the other changes of this turn, in one transaction; resolves once committed. */
+  #run<T>(op: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ op, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
     });
-    if (created) this.scheduleMatching();
-    return { id, created };
   }
 
-  async addResourceOffer(signed: SignedResourceOffer): Promise<{ id: Hex; created: boolean }> {
-    const { offer, signature } = signed;
-    const typedData = resourceOfferTypedData(this.network, offer);
-    await this.#checkOffer(offer, typedData, signature, offer.resourceProvider, 'resource provider');
-    const id = resourceOfferId(this.network, offer);
-    const created = this.#store.addResourceOffer({
-      id,
-      signed,
-      status: 'open',
-      dealId: null,
-      createdAt: Date.now(),
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#pending;
+    this.#pending = [];
+    const outcomes: ({ value: unknown } | { error: unknown })[] = [];
+    try {
+      this.#transact(() => {
+        for (const { op } of batch) {
+          try {
+            outcomes.push({ value: op() });
+          } catch (error) {
+            // A refusal is decided before anything is written; anything else fails the whole batch.
+            if (!(error instanceof LilypadError)) throw error;
+            outcomes.push({ error });
+          }
+        }
+      });
+    } catch (error) {
+      for (const { reject } of batch) reject(error);
+      return;
+    }
+    batch.forEach(({ resolve, reject }, i) => {
+      const outcome = outcomes[i] as { value: unknown } | { error: unknown };
+      if ('error' in outcome) reject(outcome.error);
+      else resolve(outcome.value);
     });
-    if (created) this.scheduleMatching();
-    return { id, created };
+  }
+
+  /** One transaction; its events are sent once it commits. A failure rebuilds memory from the store. */
+  #transact<T>(work: () => T): T {
+    try {
+      const value = this.#store.transaction(work);
+      this.#events.flush();
+      return value;
+    } catch (error) {
+      this.#log.error({ err: error }, 'transaction failed; reloading the market from the store');
+      this.#events.discard();
+      this.#store.transaction(() => this.#market.load());
+      this.#events.flush();
+      throw error;
+    }
+  }
+
+  // ---- offers -------------------------------------------------------------------------------------
+
+  async addJobOffer(signed: SignedJobOffer): Promise<JobOfferOutcome> {
+    const { offer, signature } = signed;
+    const id = this.#hashes.jobOfferId(offer);
+    await this.#checkOffer(offer, id, signature, offer.jobCreator, 'job creator');
+    return this.#run(() => this.#market.addJobOffer({ id, signed, createdAt: Date.now() }));
+  }
+
+  async addResourceOffer(signed: SignedResourceOffer): Promise<ResourceOfferOutcome> {
+    const { offer, signature } = signed;
+    const id = this.#hashes.resourceOfferId(offer);
+    await this.#checkOffer(offer, id, signature, offer.resourceProvider, 'resource provider');
+    return this.#run(() => this.#market.addResourceOffer({ id, signed, createdAt: Date.now() }));
+  }
+
+  cancelJobOffer(id: Hex, sender: Address) {
+    return this.#run(() => this.#market.cancelJobOffer(id, sender));
+  }
+
+  cancelResourceOffer(id: Hex, sender: Address) {
+    return this.#run(() => this.#market.cancelResourceOffer(id, sender));
   }
 
   /** An offer must name this solver, be unexpired, and be signed by the party it speaks for. */
   async #checkOffer(
     offer: { solver: Address; expiry: bigint },
-    typedData: Omit<RecoverTypedDataAddressParameters, 'signature'>,
+    id: Hex,
     signature: Hex,
     party: Address,
     role: string,
@@ -207,147 +321,83 @@ export class Solver {
     if (offer.expiry <= nowSeconds()) {
       throw new OfferRejectedError('the offer has expired', { hint: 'sign it with a later expiry' });
     }
-    const signer = await recoverTypedDataAddress({
-      ...typedData,
-      signature,
-    } as RecoverTypedDataAddressParameters);
-    if (signer.toLowerCase() !== party.toLowerCase()) {
-      throw new OfferRejectedError(`the offer is signed by ${signer}, not by its ${role} ${party}`);
-    }
-  }
-
-  // ---- matching -----------------------------------------------------------------------------------
-
-  /** Runs one matching pass soon; passes never overlap, so a resource offer cannot be booked twice. */
-  scheduleMatching(): void {
-    if (this.#matching) {
-      this.#matchAgain = true;
-      return;
-    }
-    this.#matching = Promise.resolve()
-      .then(() => this.#matchPass())
-      .catch((error) => this.#log.error({ err: error }, 'matching failed'))
-      .finally(() => {
-        this.#matching = undefined;
-        if (this.#matchAgain) {
-          this.#matchAgain = false;
-          this.scheduleMatching();
-        }
+    const signer = await recoverAddress({ hash: id, signature }).catch(() => undefined);
+    if (signer?.toLowerCase() !== party.toLowerCase()) {
+      throw new OfferRejectedError(`the offer is signed by ${signer ?? 'nobody'}, not by its ${role} ${party}`, {
+        hint: 'sign the EIP-712 typed data of this offer, for this chain and deal contract',
       });
+    }
   }
 
-  #matchPass(): void {
-    const now = nowSeconds();
-    let open = this.#store.resourceOffersWithStatus('open');
-    for (const job of this.#store.jobOffersWithStatus('queued')) {
-      const offer = job.signed.offer;
-      if (offer.expiry <= now) {
-        this.#store.updateJobOffer(job.id, { status: 'expired', reason: 'expired before a match was found' });
-        continue;
+  /** A job offer as stored, with a fresh reason while it waits. */
+  jobOffer(id: Hex): StoredJobOffer | undefined {
+    const job = this.#store.getJobOffer(id);
+    if (job?.status !== 'queued') return job;
+    return { ...job, reason: this.#market.whyWaiting(id) ?? job.reason };
+  }
+
+  // ---- proposals and agreement --------------------------------------------------------------------
+
+  #armProposalDeadline(id: Hex): void {
+    const timeout = this.#options.proposalTimeoutMs ?? 30_000;
+    this.#proposalDeadlines.delete(id);
+    this.#proposalDeadlines.set(id, Date.now() + timeout);
+    if (!this.#proposalTimer) this.#scheduleProposalCheck(timeout);
+  }
+
+  #scheduleProposalCheck(ms: number): void {
+    this.#proposalTimer = setTimeout(() => {
+      this.#proposalTimer = undefined;
+      const now = Date.now();
+      const due: Hex[] = [];
+      for (const [id, deadline] of this.#proposalDeadlines) {
+        if (deadline > now) break;
+        due.push(id);
+        this.#proposalDeadlines.delete(id);
       }
-      const result = matchJob(offer, open, now);
-      if (!result.match) {
-        if (result.reason !== job.reason) {
-          this.#store.updateJobOffer(job.id, { reason: result.reason });
-          this.hub.publish([offer.jobCreator], {
-            type: 'job:queued',
-            jobOfferId: job.id,
-            reason: result.reason,
-          });
-        }
-        continue;
+      if (due.length > 0) {
+        void this.#run(() => {
+          for (const id of due) {
+            const deal = this.#store.getDeal(id);
+            if (deal?.status !== 'proposed') continue;
+            if (deal.signatureJC && deal.signatureRP) continue; // agree is under way
+            this.#market.cancelProposal(id, 'not signed by both parties in time', {
+              jobCreator: !deal.signatureJC,
+              resourceProvider: !deal.signatureRP,
+            });
+          }
+        }).catch((error: unknown) => this.#log.error({ err: error }, 'proposal timeout failed'));
       }
-      const resource = result.match;
-      const deal = deriveDeal({
-        jobOffer: offer,
-        jobOfferId: job.id,
-        resourceOffer: resource.signed.offer,
-        resourceOfferId: resource.id,
-      });
-      const id = computeDealId(this.network, deal);
-      const stored: StoredDeal = {
-        id,
-        deal,
-        jobOfferId: job.id,
-        resourceOfferId: resource.id,
-        status: 'proposed',
-        chainState: DealState.None,
-        signatureJC: null,
-        signatureRP: null,
-        agreeTx: null,
-        resultCID: null,
-        instructionCount: null,
-        cost: null,
-        reason: null,
-        proposedAt: Date.now(),
-        updatedAt: Date.now(),
-      };
-      this.#store.transaction(() => {
-        this.#store.addDeal(stored);
-        this.#store.updateJobOffer(job.id, { status: 'matched', dealId: id, reason: null });
-        this.#store.updateResourceOffer(resource.id, { status: 'busy', dealId: id });
-      });
-      open = open.filter((candidate) => candidate.id !== resource.id);
-      this.#log.info({ dealId: id, jobOffer: job.id, resourceOffer: resource.id }, 'matched');
-      this.#armProposalTimer(id);
-      this.#publishDeal(stored, this.#eventFor(stored));
-    }
+      const next = this.#proposalDeadlines.values().next();
+      if (!next.done) this.#scheduleProposalCheck(Math.max(10, next.value - now));
+    }, ms);
+    this.#proposalTimer.unref();
   }
-
-  #armProposalTimer(id: Hex): void {
-    const timer = setTimeout(() => {
-      this.#proposalTimers.delete(id);
-      const deal = this.#store.getDeal(id);
-      if (deal?.status === 'proposed') this.#cancelProposal(deal, 'not signed by both parties in time');
-    }, this.#options.proposalTimeoutMs ?? 30_000);
-    timer.unref();
-    this.#proposalTimers.set(id, timer);
-  }
-
-  /** A proposal that fails goes away; the job goes back to the queue unless its creator is at fault. */
-  #cancelProposal(deal: StoredDeal, reason: string, jobCreatorAtFault = !deal.signatureJC): void {
-    clearTimeout(this.#proposalTimers.get(deal.id));
-    this.#proposalTimers.delete(deal.id);
-    const rpAtFault = !deal.signatureRP;
-    this.#store.transaction(() => {
-      this.#store.updateDeal(deal.id, { status: 'cancelled', reason, updatedAt: Date.now() });
-      this.#store.updateJobOffer(
-        deal.jobOfferId,
-        jobCreatorAtFault
-          ? { status: 'cancelled', reason }
-          : { status: 'queued', dealId: null, reason: null },
-      );
-      // A provider that did not sign is probably gone: its offer leaves the market until it posts again.
-      this.#store.updateResourceOffer(deal.resourceOfferId, {
-        status: rpAtFault ? 'cancelled' : 'open',
-        dealId: null,
-      });
-    });
-    this.#log.warn({ dealId: deal.id, reason }, 'proposal cancelled');
-    this.#publishDeal(deal, { type: 'deal:cancelled', dealId: deal.id, reason });
-    this.scheduleMatching();
-  }
-
-  // ---- agreement ----------------------------------------------------------------------------------
 
   async addDealSignature(id: Hex, signature: Hex): Promise<StoredDeal> {
     const deal = this.#store.getDeal(id);
-    if (!deal) throw new LilypadError(`no deal ${id}`);
-    const signer = await recoverTypedDataAddress({ ...dealTypedData(this.network, deal.deal), signature });
-    const isJC = signer.toLowerCase() === deal.deal.jobCreator.toLowerCase();
-    const isRP = signer.toLowerCase() === deal.deal.resourceProvider.toLowerCase();
-    if (!isJC && !isRP) throw new OfferRejectedError(`${signer} is not a party to deal ${id}`);
-    if (deal.status !== 'proposed') return deal;
-    const patch = isJC ? { signatureJC: signature } : { signatureRP: signature };
-    this.#store.updateDeal(id, { ...patch, updatedAt: Date.now() });
-    const updated = { ...deal, ...patch };
-    if (updated.signatureJC && updated.signatureRP) void this.#submitAgree(updated);
+    if (!deal) throw new DealNotFoundError(`no deal ${id}`);
+    const signer = await recoverAddress({ hash: id, signature }).catch(() => undefined);
+    const isJC = signer?.toLowerCase() === deal.deal.jobCreator.toLowerCase();
+    const isRP = signer?.toLowerCase() === deal.deal.resourceProvider.toLowerCase();
+    if (!isJC && !isRP) throw new OfferRejectedError(`${signer ?? 'nobody'} is not a party to deal ${id}`);
+    const updated = await this.#run(() => {
+      const current = this.#store.getDeal(id) as StoredDeal;
+      if (current.status !== 'proposed') return current;
+      const patch = isJC ? { signatureJC: signature } : { signatureRP: signature };
+      this.#store.updateDeal(id, { ...patch, updatedAt: Date.now() });
+      return { ...current, ...patch };
+    });
+    if (updated.status === 'proposed' && updated.signatureJC && updated.signatureRP) {
+      void this.#submitAgree(updated);
+    }
     return updated;
   }
 
   async #submitAgree(deal: StoredDeal): Promise<void> {
-    clearTimeout(this.#proposalTimers.get(deal.id));
-    this.#proposalTimers.delete(deal.id);
+    if (this.#agreeing.has(deal.id)) return;
+    this.#agreeing.add(deal.id);
+    this.#proposalDeadlines.delete(deal.id);
     try {
       const { hash } = await agree(
         this.#wallet,
@@ -356,50 +406,58 @@ export class Solver {
         deal.signatureJC as Hex,
         deal.signatureRP as Hex,
       );
-      this.#store.updateDeal(deal.id, { agreeTx: hash, updatedAt: Date.now() });
+      await this.#run(() => this.#store.updateDeal(deal.id, { agreeTx: hash, updatedAt: Date.now() }));
       await this.#follower.poll();
     } catch (error) {
       const reason = error instanceof LilypadError ? error.message : String(error);
       this.#log.warn({ dealId: deal.id, err: error }, 'agree failed');
-      const current = this.#store.getDeal(deal.id);
-      if (current?.status === 'proposed') this.#cancelProposal(current, `agree failed: ${reason}`, true);
+      // Agreed after all (sent before a restart, or by a party)? Then the chain events will say so.
+      await this.#follower.poll().catch(() => {});
+      const onChain = await dealStatus(this.#public, this.network, deal.id).catch(() => undefined);
+      if (onChain && onChain.state !== DealState.None) return;
+      await this.#run(() =>
+        this.#market.cancelProposal(deal.id, `agree failed: ${reason}`, { jobCreator: true, resourceProvider: false }),
+      );
+    } finally {
+      this.#agreeing.delete(deal.id);
     }
   }
 
-  markRunning(id: Hex, sender: Address): StoredDeal {
-    const deal = this.#store.getDeal(id);
-    if (!deal) throw new LilypadError(`no deal ${id}`);
-    if (sender.toLowerCase() !== deal.deal.resourceProvider.toLowerCase()) {
-      throw new OfferRejectedError(`${sender} is not the resource provider of deal ${id}`);
-    }
-    if (deal.status === 'agreed') {
+  markRunning(id: Hex, sender: Address): Promise<StoredDeal> {
+    return this.#run(() => {
+      const deal = this.#store.getDeal(id);
+      if (!deal) throw new DealNotFoundError(`no deal ${id}`);
+      if (sender.toLowerCase() !== deal.deal.resourceProvider.toLowerCase()) {
+        throw new OfferRejectedError(`${sender} is not the resource provider of deal ${id}`);
+      }
+      if (deal.status !== 'agreed') return deal;
       this.#store.updateDeal(id, { status: 'running', updatedAt: Date.now() });
       this.#publishDeal(deal, { type: 'deal:running', dealId: id });
-    }
-    return deal;
+      return { ...deal, status: 'running' };
+    });
   }
 
   // ---- chain events -------------------------------------------------------------------------------
 
-  /** Data events first, then state changes, so a state's event carries the data that came with it. */
+  /**
+   * In log order. `ResultsSubmitted` is itself the transition to ResultsSubmitted (the contract emits no
+   * DealStateChanged for it) and carries the result; the other transitions are `DealStateChanged`.
+   */
   #applyChainLogs(logs: DealLog[]): void {
     for (const log of logs) {
       if (log.eventName === 'ResultsSubmitted') {
         const deal = this.#store.getDeal(log.args.dealId);
-        if (!deal || deal.resultCID) continue;
-        this.#store.updateDeal(deal.id, {
-          resultCID: CID.decode(hexToBytes(log.args.resultCID)).toString(),
-          instructionCount: log.args.instructionCount,
-          cost: log.args.cost,
-        });
-      }
-    }
-    for (const log of logs) {
-      if (log.eventName === 'DealStateChanged') {
+        if (!deal) continue;
+        if (!deal.resultCID) {
+          this.#store.updateDeal(deal.id, {
+            resultCID: CID.decode(hexToBytes(log.args.resultCID)).toString(),
+            instructionCount: log.args.instructionCount,
+            cost: log.args.cost,
+          });
+        }
+        this.#applyState(deal.id, DealState.ResultsSubmitted, log.transactionHash);
+      } else if (log.eventName === 'DealStateChanged') {
         this.#applyState(log.args.dealId, Number(log.args.state), log.transactionHash);
-      } else if (log.eventName === 'ResultsSubmitted') {
-        // The contract's one event for this transition.
-        this.#applyState(log.args.dealId, DealState.ResultsSubmitted, log.transactionHash);
       }
     }
   }
@@ -410,33 +468,20 @@ export class Solver {
     if (!deal || deal.chainState >= state) return;
     const now = Date.now();
     if (state === DealState.Agreed) {
+      this.#proposalDeadlines.delete(id);
       this.#store.updateDeal(id, { status: 'agreed', chainState: state, agreeTx: txHash, updatedAt: now });
     } else if (state === DealState.ResultsSubmitted) {
-      this.#store.transaction(() => {
-        this.#store.updateDeal(id, { status: 'results-submitted', chainState: state, updatedAt: now });
-        // The provider's work is done: its capacity goes back on the market.
-        this.#releaseResourceOffer(deal);
-      });
+      this.#store.updateDeal(id, { status: 'results-submitted', chainState: state, updatedAt: now });
+      // The provider's work is done: its capacity goes back on the market.
+      this.#market.releaseResourceOffer(deal);
     } else if (isFinal(state)) {
-      this.#store.transaction(() => {
-        this.#store.updateDeal(id, { status: 'settled', chainState: state, updatedAt: now });
-        this.#store.updateJobOffer(deal.jobOfferId, { status: 'settled' });
-        this.#releaseResourceOffer(deal);
-      });
+      this.#market.dealSettled(deal, state);
     } else {
       this.#store.updateDeal(id, { chainState: state, updatedAt: now });
     }
     const updated = this.#store.getDeal(id) as StoredDeal;
     this.#log.info({ dealId: id, state }, 'deal state');
     this.#publishDeal(updated, this.#eventFor(updated));
-    if (state !== DealState.Agreed) this.scheduleMatching();
-  }
-
-  #releaseResourceOffer(deal: StoredDeal): void {
-    const offer = this.#store.getResourceOffer(deal.resourceOfferId);
-    if (offer?.status === 'busy' && offer.dealId === deal.id) {
-      this.#store.updateResourceOffer(offer.id, { status: 'open', dealId: null });
-    }
   }
 
   // ---- events -------------------------------------------------------------------------------------
@@ -444,18 +489,8 @@ export class Solver {
   /** The event that describes a deal's current state: what a party that (re)connects needs to act. */
   #eventFor(deal: StoredDeal): SolverEvent {
     switch (deal.status) {
-      case 'proposed': {
-        const jobOffer = this.#store.getJobOffer(deal.jobOfferId);
-        const resourceOffer = this.#store.getResourceOffer(deal.resourceOfferId);
-        if (!jobOffer || !resourceOffer) throw new Error(`deal ${deal.id} lost its offers`);
-        return {
-          type: 'deal:proposed',
-          dealId: deal.id,
-          deal: deal.deal,
-          jobOffer: jobOffer.signed,
-          resourceOffer: resourceOffer.signed,
-        };
-      }
+      case 'proposed':
+        return this.#proposedEvent(deal);
       case 'agreed':
         return { type: 'deal:agreed', dealId: deal.id, txHash: deal.agreeTx as Hex };
       case 'running':
@@ -475,18 +510,63 @@ export class Solver {
     }
   }
 
-  #publishDeal(deal: StoredDeal, event: SolverEvent): void {
-    this.hub.publish([deal.deal.jobCreator, deal.deal.resourceProvider], event);
+  #proposedEvent(deal: StoredDeal): SolverEvent {
+    const jobOffer = this.#store.getJobOffer(deal.jobOfferId);
+    const resourceOffer = this.#store.getResourceOffer(deal.resourceOfferId);
+    if (!jobOffer || !resourceOffer) throw new Error(`deal ${deal.id} lost its offers`);
+    return {
+      type: 'deal:proposed',
+      dealId: deal.id,
+      deal: deal.deal,
+      jobOffer: jobOffer.signed,
+      resourceOffer: resourceOffer.signed,
+    };
   }
 
-  /** What a party that just connected must know: its active deals and its queued jobs. */
-  currentEvents(address: Address): SolverEvent[] {
-    const events: SolverEvent[] = this.#store.activeDeals(address).map((deal) => this.#eventFor(deal));
-    for (const job of this.#store.jobOffersWithStatus('queued')) {
-      if (job.signed.offer.jobCreator.toLowerCase() === address.toLowerCase() && job.reason) {
-        events.push({ type: 'job:queued', jobOfferId: job.id, reason: job.reason });
-      }
+  #publishDeal(deal: StoredDeal, event: SolverEvent): void {
+    this.#events.publish([deal.deal.jobCreator, deal.deal.resourceProvider], event);
+  }
+
+  /**
+   * What a party that (re)connects is sent: the events after `since` when the log still has them all,
+   * else the current state of its deals and waiting jobs, stamped with its last seq.
+   */
+  eventsOnConnect(address: Address, since: number | undefined): SequencedEvent[] {
+    if (since !== undefined) {
+      const missed = this.#events.replay(address, since, (dealId) => {
+        const deal = this.#store.getDeal(dealId);
+        return deal && this.#proposedEvent(deal);
+      });
+      if (missed) return missed;
     }
-    return events;
+    const seq = this.#events.lastSeq(address);
+    const events: SolverEvent[] = [];
+    for (const id of this.#market.activeDealIds(address)) {
+      const deal = this.#store.getDeal(id);
+      if (deal) events.push(this.#eventFor(deal));
+    }
+    for (const job of this.#market.waitingJobs(address)) {
+      const reason = this.#market.whyWaiting(job.id) ?? job.reason ?? 'waiting for a match';
+      events.push({ type: 'job:queued', jobOfferId: job.id, reason });
+    }
+    return events.map((event) => ({ seq, event }));
+  }
+
+  // ---- housekeeping -------------------------------------------------------------------------------
+
+  /** Collects the content of finished deals past their retention, and events past theirs. */
+  collectGarbage(now = Date.now()): Promise<void> {
+    this.#collecting ??= (async () => {
+      try {
+        const collected = await this.#directory.collect(now);
+        if (collected.deals > 0) this.#log.info(collected, 'directory: collected the content of finished deals');
+        this.#store.pruneEvents(now - (this.#options.eventRetentionMs ?? 7 * 24 * 3600 * 1000));
+      } catch (error) {
+        this.#log.error({ err: error }, 'collection failed');
+      } finally {
+        this.#collecting = undefined;
+      }
+    })();
+    return this.#collecting;
   }
 }

@@ -1,14 +1,23 @@
+/**
+ * The default store: one SQLite file in WAL mode. A commit is in the operating system's hands before
+ * the solver acknowledges anything, so a killed solver loses nothing it answered for (a power cut can
+ * lose the last commits: `synchronous = NORMAL`). Statements are prepared once; rows hold offers and
+ * deals as their wire JSON, read back without re-validating (this process wrote them).
+ */
 import Database from 'better-sqlite3';
 import type { Address, Hex } from 'viem';
-import { dealSchema, signedJobOfferSchema, signedResourceOfferSchema, toWire } from '../protocol/wire.js';
+import type { SignedJobOffer, SignedResourceOffer } from '../protocol/wire.js';
+import type { Deal } from '../protocol/eip712.js';
 import type {
   DealStatus,
   JobOfferStatus,
   ResourceOfferStatus,
   Store,
   StoredDeal,
+  StoredEvent,
   StoredJobOffer,
   StoredResourceOffer,
+  Upload,
 } from './store.js';
 
 const SCHEMA = `
@@ -25,13 +34,21 @@ CREATE TABLE IF NOT EXISTS deals (
   job_creator TEXT NOT NULL, resource_provider TEXT NOT NULL,
   status TEXT NOT NULL, chain_state INTEGER NOT NULL DEFAULT 0, signature_jc TEXT, signature_rp TEXT,
   agree_tx TEXT, result_cid TEXT, instruction_count TEXT, cost TEXT, reason TEXT,
-  proposed_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+  proposed_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, collected INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS deals_status ON deals (status);
 CREATE TABLE IF NOT EXISTS uploads (
   cid TEXT NOT NULL, deal_id TEXT NOT NULL, uploader TEXT NOT NULL, bytes INTEGER NOT NULL, created_at INTEGER NOT NULL,
   PRIMARY KEY (cid, deal_id)
 );
+CREATE INDEX IF NOT EXISTS uploads_deal ON uploads (deal_id);
+CREATE INDEX IF NOT EXISTS uploads_uploader ON uploads (uploader);
+CREATE TABLE IF NOT EXISTS events (
+  address TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_address ON events (address, seq);
+CREATE INDEX IF NOT EXISTS events_created ON events (created_at);
+CREATE TABLE IF NOT EXISTS event_seqs (address TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
@@ -81,36 +98,72 @@ const dealColumns: Record<string, string> = {
   updatedAt: 'updated_at',
 };
 
-/** The default store: one SQLite file, written synchronously (WAL), so nothing acknowledged is lost. */
+// Every uint field of offers and deals: decimal strings on the wire and in rows, bigints in memory.
+const bigintFields = new Set([
+  'maxPrice',
+  'mediationFee',
+  'submitTimeout',
+  'judgeTimeout',
+  'mediateTimeout',
+  'nonce',
+  'expiry',
+  'fixedPrice',
+  'pricePerInstruction',
+  'timeoutCollateral',
+  'paymentCollateral',
+]);
+
+const toJson = (value: unknown) =>
+  JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v));
+const fromJson = <T>(text: string): T =>
+  JSON.parse(text, (key, v) => (bigintFields.has(key) && typeof v === 'string' ? BigInt(v) : v)) as T;
+
+const ACTIVE = "status NOT IN ('settled', 'cancelled')";
+
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
+  readonly #statements = new Map<string, Database.Statement>();
 
   constructor(path: string) {
     this.#db = new Database(path);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma('cache_size = -65536'); // 64 MiB
     this.#db.exec(SCHEMA);
+    const dealColumnNames = (this.#db.pragma('table_info(deals)') as { name: string }[]).map((c) => c.name);
+    if (!dealColumnNames.includes('collected')) {
+      this.#db.exec('ALTER TABLE deals ADD COLUMN collected INTEGER NOT NULL DEFAULT 0');
+    }
   }
 
+  #sql(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  // ---- job offers ---------------------------------------------------------------------------------
+
   addJobOffer(offer: StoredJobOffer): boolean {
-    const result = this.#db
-      .prepare(
+    return (
+      this.#sql(
         'INSERT OR IGNORE INTO job_offers (id, body, status, deal_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        offer.id,
-        JSON.stringify(toWire(offer.signed)),
-        offer.status,
-        offer.dealId,
-        offer.reason,
-        offer.createdAt,
-      );
-    return result.changes === 1;
+      ).run(offer.id, toJson(offer.signed), offer.status, offer.dealId, offer.reason, offer.createdAt)
+        .changes === 1
+    );
   }
 
   getJobOffer(id: Hex): StoredJobOffer | undefined {
-    const row = this.#db.prepare('SELECT * FROM job_offers WHERE id = ?').get(id) as JobOfferRow | undefined;
+    const row = this.#sql('SELECT * FROM job_offers WHERE id = ?').get(id) as JobOfferRow | undefined;
     return row && jobOfferFromRow(row);
+  }
+
+  jobOfferStatus(id: Hex): JobOfferStatus | undefined {
+    return (this.#sql('SELECT status FROM job_offers WHERE id = ?').get(id) as { status: JobOfferStatus } | undefined)
+      ?.status;
   }
 
   updateJobOffer(id: Hex, patch: Partial<Pick<StoredJobOffer, 'status' | 'dealId' | 'reason'>>): void {
@@ -118,26 +171,33 @@ export class SqliteStore implements Store {
   }
 
   jobOffersWithStatus(status: JobOfferStatus): StoredJobOffer[] {
-    const rows = this.#db
-      .prepare('SELECT * FROM job_offers WHERE status = ? ORDER BY created_at, id')
-      .all(status) as JobOfferRow[];
+    const rows = this.#sql('SELECT * FROM job_offers WHERE status = ? ORDER BY created_at, id').all(
+      status,
+    ) as JobOfferRow[];
     return rows.map(jobOfferFromRow);
   }
 
+  // ---- resource offers ----------------------------------------------------------------------------
+
   addResourceOffer(offer: StoredResourceOffer): boolean {
-    const result = this.#db
-      .prepare(
+    return (
+      this.#sql(
         'INSERT OR IGNORE INTO resource_offers (id, body, status, deal_id, created_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(offer.id, JSON.stringify(toWire(offer.signed)), offer.status, offer.dealId, offer.createdAt);
-    return result.changes === 1;
+      ).run(offer.id, toJson(offer.signed), offer.status, offer.dealId, offer.createdAt).changes === 1
+    );
   }
 
   getResourceOffer(id: Hex): StoredResourceOffer | undefined {
-    const row = this.#db.prepare('SELECT * FROM resource_offers WHERE id = ?').get(id) as
-      | ResourceOfferRow
-      | undefined;
+    const row = this.#sql('SELECT * FROM resource_offers WHERE id = ?').get(id) as ResourceOfferRow | undefined;
     return row && resourceOfferFromRow(row);
+  }
+
+  resourceOfferStatus(id: Hex): ResourceOfferStatus | undefined {
+    return (
+      this.#sql('SELECT status FROM resource_offers WHERE id = ?').get(id) as
+        | { status: ResourceOfferStatus }
+        | undefined
+    )?.status;
   }
 
   updateResourceOffer(id: Hex, patch: Partial<Pick<StoredResourceOffer, 'status' | 'dealId'>>): void {
@@ -145,42 +205,46 @@ export class SqliteStore implements Store {
   }
 
   resourceOffersWithStatus(status: ResourceOfferStatus): StoredResourceOffer[] {
-    const rows = this.#db
-      .prepare('SELECT * FROM resource_offers WHERE status = ? ORDER BY created_at, id')
-      .all(status) as ResourceOfferRow[];
+    const rows = this.#sql('SELECT * FROM resource_offers WHERE status = ? ORDER BY created_at, id').all(
+      status,
+    ) as ResourceOfferRow[];
     return rows.map(resourceOfferFromRow);
   }
 
+  // ---- deals --------------------------------------------------------------------------------------
+
   addDeal(deal: StoredDeal): void {
-    this.#db
-      .prepare(
-        `INSERT INTO deals (id, body, job_offer_id, resource_offer_id, job_creator, resource_provider, status, chain_state,
-          signature_jc, signature_rp, agree_tx, result_cid, instruction_count, cost, reason, proposed_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        deal.id,
-        JSON.stringify(toWire(deal.deal)),
-        deal.jobOfferId,
-        deal.resourceOfferId,
-        deal.deal.jobCreator.toLowerCase(),
-        deal.deal.resourceProvider.toLowerCase(),
-        deal.status,
-        deal.chainState,
-        deal.signatureJC,
-        deal.signatureRP,
-        deal.agreeTx,
-        deal.resultCID,
-        deal.instructionCount?.toString() ?? null,
-        deal.cost?.toString() ?? null,
-        deal.reason,
-        deal.proposedAt,
-        deal.updatedAt,
-      );
+    this.#sql(
+      `INSERT INTO deals (id, body, job_offer_id, resource_offer_id, job_creator, resource_provider, status, chain_state,
+        signature_jc, signature_rp, agree_tx, result_cid, instruction_count, cost, reason, proposed_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, chain_state = excluded.chain_state,
+         signature_jc = excluded.signature_jc, signature_rp = excluded.signature_rp, agree_tx = excluded.agree_tx,
+         result_cid = excluded.result_cid, instruction_count = excluded.instruction_count, cost = excluded.cost,
+         reason = excluded.reason, proposed_at = excluded.proposed_at, updated_at = excluded.updated_at, collected = 0`,
+    ).run(
+      deal.id,
+      toJson(deal.deal),
+      deal.jobOfferId,
+      deal.resourceOfferId,
+      deal.deal.jobCreator.toLowerCase(),
+      deal.deal.resourceProvider.toLowerCase(),
+      deal.status,
+      deal.chainState,
+      deal.signatureJC,
+      deal.signatureRP,
+      deal.agreeTx,
+      deal.resultCID,
+      deal.instructionCount?.toString() ?? null,
+      deal.cost?.toString() ?? null,
+      deal.reason,
+      deal.proposedAt,
+      deal.updatedAt,
+    );
   }
 
   getDeal(id: Hex): StoredDeal | undefined {
-    const row = this.#db.prepare('SELECT * FROM deals WHERE id = ?').get(id) as DealRow | undefined;
+    const row = this.#sql('SELECT * FROM deals WHERE id = ?').get(id) as DealRow | undefined;
     return row && dealFromRow(row);
   }
 
@@ -195,43 +259,113 @@ export class SqliteStore implements Store {
   }
 
   activeDeals(party?: Address): StoredDeal[] {
-    const active = "status NOT IN ('settled', 'cancelled')";
     const rows = (
       party
-        ? this.#db
-            .prepare(
-              `SELECT * FROM deals WHERE ${active} AND (job_creator = ? OR resource_provider = ?) ORDER BY proposed_at`,
-            )
-            .all(party.toLowerCase(), party.toLowerCase())
-        : this.#db.prepare(`SELECT * FROM deals WHERE ${active} ORDER BY proposed_at`).all()
+        ? this.#sql(
+            `SELECT * FROM deals WHERE ${ACTIVE} AND (job_creator = ? OR resource_provider = ?) ORDER BY proposed_at, id`,
+          ).all(party.toLowerCase(), party.toLowerCase())
+        : this.#sql(`SELECT * FROM deals WHERE ${ACTIVE} ORDER BY proposed_at, id`).all()
     ) as DealRow[];
     return rows.map(dealFromRow);
   }
 
-  recordUpload(upload: { cid: string; dealId: Hex; uploader: Address; bytes: number }): void {
-    this.#db
-      .prepare(
-        'INSERT OR IGNORE INTO uploads (cid, deal_id, uploader, bytes, created_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(upload.cid, upload.dealId, upload.uploader, upload.bytes, Date.now());
+  finishedDealsToCollect(before: number): StoredDeal[] {
+    const rows = this.#sql(
+      `SELECT * FROM deals WHERE NOT ${ACTIVE} AND collected = 0 AND updated_at < ? ORDER BY updated_at, id`,
+    ).all(before) as DealRow[];
+    return rows.map(dealFromRow);
   }
 
+  dealsToKeep(since: number): StoredDeal[] {
+    const rows = this.#sql(
+      `SELECT * FROM deals WHERE ${ACTIVE} OR (collected = 0 AND updated_at >= ?) ORDER BY proposed_at, id`,
+    ).all(since) as DealRow[];
+    return rows.map(dealFromRow);
+  }
+
+  markCollected(dealId: Hex): void {
+    this.#sql('UPDATE deals SET collected = 1 WHERE id = ?').run(dealId);
+  }
+
+  // ---- events -------------------------------------------------------------------------------------
+
+  appendEvent(event: StoredEvent): void {
+    const address = event.address.toLowerCase();
+    this.#sql('INSERT INTO events (address, seq, body, created_at) VALUES (?, ?, ?, ?)').run(
+      address,
+      event.seq,
+      event.body,
+      event.createdAt,
+    );
+  }
+
+  eventsAfter(address: Address, after: number, limit: number): StoredEvent[] {
+    return this.#sql(
+      'SELECT address, seq, body, created_at AS createdAt FROM events WHERE address = ? AND seq > ? ORDER BY seq LIMIT ?',
+    ).all(address.toLowerCase(), after, limit) as StoredEvent[];
+  }
+
+  lastEventSeqs(): { address: Address; seq: number }[] {
+    return this.#sql(
+      `SELECT address, MAX(seq) AS seq FROM (
+         SELECT address, MAX(seq) AS seq FROM events GROUP BY address
+         UNION ALL SELECT address, seq FROM event_seqs
+       ) GROUP BY address`,
+    ).all() as { address: Address; seq: number }[];
+  }
+
+  pruneEvents(before: number): void {
+    this.transaction(() => {
+      this.#sql(
+        `INSERT INTO event_seqs (address, seq)
+           SELECT address, MAX(seq) FROM events WHERE created_at < ? GROUP BY address
+         ON CONFLICT (address) DO UPDATE SET seq = MAX(seq, excluded.seq)`,
+      ).run(before);
+      this.#sql('DELETE FROM events WHERE created_at < ?').run(before);
+    });
+  }
+
+  // ---- directory uploads --------------------------------------------------------------------------
+
+  recordUpload(upload: Upload): boolean {
+    return (
+      this.#sql(
+        'INSERT OR IGNORE INTO uploads (cid, deal_id, uploader, bytes, created_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(upload.cid, upload.dealId, upload.uploader.toLowerCase(), upload.bytes, Date.now()).changes === 1
+    );
+  }
+
+  uploadsOfDeal(dealId: Hex): Upload[] {
+    return this.#sql(
+      'SELECT cid, deal_id AS dealId, uploader, bytes FROM uploads WHERE deal_id = ? ORDER BY created_at, cid',
+    ).all(dealId) as Upload[];
+  }
+
+  uploadedBytes(uploader: Address): number {
+    const row = this.#sql(
+      `SELECT COALESCE(SUM(u.bytes), 0) AS bytes FROM uploads u JOIN deals d ON d.id = u.deal_id
+       WHERE u.uploader = ? AND d.collected = 0`,
+    ).get(uploader.toLowerCase()) as { bytes: number };
+    return row.bytes;
+  }
+
+  // ---- chain cursor -------------------------------------------------------------------------------
+
   getChainCursor(): bigint | undefined {
-    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'chain_cursor'").get() as
+    const row = this.#sql("SELECT value FROM meta WHERE key = 'chain_cursor'").get() as
       | { value: string }
       | undefined;
     return row ? BigInt(row.value) : undefined;
   }
 
   setChainCursor(block: bigint): void {
-    this.#db
-      .prepare(
-        "INSERT INTO meta (key, value) VALUES ('chain_cursor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      )
-      .run(block.toString());
+    this.#sql(
+      "INSERT INTO meta (key, value) VALUES ('chain_cursor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ).run(block.toString());
   }
 
   transaction<T>(work: () => T): T {
+    if (this.#db.inTransaction) return work();
     return this.#db.transaction(work)();
   }
 
@@ -243,16 +377,14 @@ export class SqliteStore implements Store {
     const entries = Object.entries(values).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return;
     const assignments = entries.map(([column]) => `${column} = ?`).join(', ');
-    this.#db
-      .prepare(`UPDATE ${table} SET ${assignments} WHERE id = ?`)
-      .run(...entries.map(([, value]) => value), id);
+    this.#sql(`UPDATE ${table} SET ${assignments} WHERE id = ?`).run(...entries.map(([, value]) => value), id);
   }
 }
 
 function jobOfferFromRow(row: JobOfferRow): StoredJobOffer {
   return {
     id: row.id,
-    signed: signedJobOfferSchema.parse(JSON.parse(row.body)),
+    signed: fromJson<SignedJobOffer>(row.body),
     status: row.status,
     dealId: row.deal_id,
     reason: row.reason,
@@ -263,7 +395,7 @@ function jobOfferFromRow(row: JobOfferRow): StoredJobOffer {
 function resourceOfferFromRow(row: ResourceOfferRow): StoredResourceOffer {
   return {
     id: row.id,
-    signed: signedResourceOfferSchema.parse(JSON.parse(row.body)),
+    signed: fromJson<SignedResourceOffer>(row.body),
     status: row.status,
     dealId: row.deal_id,
     createdAt: row.created_at,
@@ -273,7 +405,7 @@ function resourceOfferFromRow(row: ResourceOfferRow): StoredResourceOffer {
 function dealFromRow(row: DealRow): StoredDeal {
   return {
     id: row.id,
-    deal: dealSchema.parse(JSON.parse(row.body)),
+    deal: fromJson<Deal>(row.body),
     jobOfferId: row.job_offer_id,
     resourceOfferId: row.resource_offer_id,
     status: row.status,

@@ -1,7 +1,7 @@
 /**
- * What the solver remembers. Every offer, deal and directory upload is written here before it is
- * acted on, so a restarted solver picks up where it stopped. SQLite is the default implementation;
- * any other store must pass the same compliance suite (test/solver/store.test.ts).
+ * What the solver remembers. Every offer, deal, event and directory upload is written here before it
+ * is acted on or acknowledged, so a restarted solver picks up where it stopped. SQLite is the default
+ * implementation; any other store must pass the same compliance suite (test/solver/store.test.ts).
  */
 import type { Address, Hex } from 'viem';
 import type { Deal } from '../protocol/eip712.js';
@@ -11,6 +11,8 @@ export type JobOfferStatus = 'queued' | 'matched' | 'settled' | 'expired' | 'can
 export type ResourceOfferStatus = 'open' | 'busy' | 'expired' | 'cancelled';
 /** The solver's view of a deal: `proposed` before `agree`, then the chain's state. */
 export type DealStatus = 'proposed' | 'agreed' | 'running' | 'results-submitted' | 'settled' | 'cancelled';
+
+export const finalDealStatuses: readonly DealStatus[] = ['settled', 'cancelled'];
 
 export type StoredJobOffer = {
   id: Hex;
@@ -49,17 +51,25 @@ export type StoredDeal = {
   updatedAt: number;
 };
 
+/** One event as sent to one party: `seq` counts that party's events from 1, with no gaps. */
+export type StoredEvent = { address: Address; seq: number; body: string; createdAt: number };
+
+export type Upload = { cid: string; dealId: Hex; uploader: Address; bytes: number };
+
 export interface Store {
   addJobOffer(offer: StoredJobOffer): boolean;
   getJobOffer(id: Hex): StoredJobOffer | undefined;
+  jobOfferStatus(id: Hex): JobOfferStatus | undefined;
   updateJobOffer(id: Hex, patch: Partial<Pick<StoredJobOffer, 'status' | 'dealId' | 'reason'>>): void;
   jobOffersWithStatus(status: JobOfferStatus): StoredJobOffer[];
 
   addResourceOffer(offer: StoredResourceOffer): boolean;
   getResourceOffer(id: Hex): StoredResourceOffer | undefined;
+  resourceOfferStatus(id: Hex): ResourceOfferStatus | undefined;
   updateResourceOffer(id: Hex, patch: Partial<Pick<StoredResourceOffer, 'status' | 'dealId'>>): void;
   resourceOffersWithStatus(status: ResourceOfferStatus): StoredResourceOffer[];
 
+  /** Adds a deal, or replaces a cancelled one of the same id (the same two offers proposed again). */
   addDeal(deal: StoredDeal): void;
   getDeal(id: Hex): StoredDeal | undefined;
   updateDeal(
@@ -68,14 +78,32 @@ export interface Store {
   ): void;
   /** Deals not yet settled or cancelled that involve `party` (any party when omitted). */
   activeDeals(party?: Address): StoredDeal[];
+  /** Settled or cancelled deals whose directory content is still kept, last changed before `before` (ms). */
+  finishedDealsToCollect(before: number): StoredDeal[];
+  /** Deals whose content the directory must keep: active ones, and finished ones changed at or after `since`. */
+  dealsToKeep(since: number): StoredDeal[];
+  /** Records that a finished deal's content was collected: its uploads no longer count. */
+  markCollected(dealId: Hex): void;
 
-  recordUpload(upload: { cid: string; dealId: Hex; uploader: Address; bytes: number }): void;
+  appendEvent(event: StoredEvent): void;
+  /** `address`'s events with seq > `after`, in order, at most `limit`. */
+  eventsAfter(address: Address, after: number, limit: number): StoredEvent[];
+  /** The last seq given to each address. */
+  lastEventSeqs(): { address: Address; seq: number }[];
+  /** Forgets events created before `before` (ms), keeping each address's last seq. */
+  pruneEvents(before: number): void;
+
+  /** Returns false when this CID was already recorded for this deal. */
+  recordUpload(upload: Upload): boolean;
+  uploadsOfDeal(dealId: Hex): Upload[];
+  /** Bytes `uploader` has in the directory, over deals whose content is not collected. */
+  uploadedBytes(uploader: Address): number;
 
   /** The last chain block whose deal events have been applied. */
   getChainCursor(): bigint | undefined;
   setChainCursor(block: bigint): void;
 
-  /** Runs `work` atomically: all of its writes land, or none. */
+  /** Runs `work` atomically: all of its writes land, or none. Nested calls join the outer one. */
   transaction<T>(work: () => T): T;
   close(): void;
 }

@@ -21,8 +21,8 @@ async function whyNot(): Promise<string | undefined> {
 }
 
 /**
- * Why the Docker tests cannot run on this machine; undefined when they can. docker-executor.test.ts
- * prints it, once for all the Docker test files.
+ * Why the Docker tests cannot run on this machine; undefined when they can. The compliance suite
+ * (docker-compliance.test.ts) prints it, once for all the Docker test files.
  */
 export const dockerSkipReason = await whyNot();
 

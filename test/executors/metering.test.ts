@@ -168,7 +168,7 @@ describe('meterModule', () => {
 
   it('adds the counter and stack globals as exports and keeps the module valid', async () => {
     const metered = meterModule(bytes(program(countdown(3))));
-    const module = await WebAssembly.compile(metered.bytes);
+    const module = await WebAssembly.compile(metered.bytes as BufferSource);
     const exports = WebAssembly.Module.exports(module).map((e) => `${e.name}:${e.kind}`);
     expect(exports).toEqual(
       expect.arrayContaining([`${INSTRUCTIONS_LEFT_EXPORT}:global`, `${STACK_BYTES_EXPORT}:global`, '_start:function']),
@@ -179,7 +179,7 @@ describe('meterModule', () => {
 
   it('turns a start section into an export', async () => {
     const metered = meterModule(bytes(program([], { funcs: [{ type: start, body: [] }], start: 1 })));
-    const module = await WebAssembly.compile(metered.bytes);
+    const module = await WebAssembly.compile(metered.bytes as BufferSource);
     expect(metered.hasStart).toBe(true);
     expect(WebAssembly.Module.exports(module).map((e) => e.name)).toContain(START_EXPORT);
   });

@@ -64,6 +64,8 @@ export const op = {
   i32Sub: [0x6b],
   i32Mul: [0x6c],
   i32: (value: number) => [0x41, ...sleb(value)],
+  /** i32.load at the address on the stack. */
+  i32Load: [0x28, 0x02, 0x00],
   i64: (value: number | bigint) => [0x42, ...sleb(value)],
   memoryGrow: [0x40, 0x00],
   i32Eq: [0x46],
@@ -172,6 +174,18 @@ export const wasi = {
     module: 'wasi_snapshot_preview1',
     name: 'proc_raise',
     type: { params: [i32], results: [i32] },
+  },
+  /** (dirfd, lookupflags, path, path_len, oflags, rights_base, rights_inheriting, fdflags, fd_out) */
+  path_open: {
+    module: 'wasi_snapshot_preview1',
+    name: 'path_open',
+    type: { params: [i32, i32, i32, i32, i32, i64, i64, i32, i32], results: [i32] },
+  },
+  /** (old_path, old_len, dirfd, new_path, new_len) */
+  path_symlink: {
+    module: 'wasi_snapshot_preview1',
+    name: 'path_symlink',
+    type: { params: [i32, i32, i32, i32, i32], results: [i32] },
   },
 } satisfies Record<string, Import>;
 

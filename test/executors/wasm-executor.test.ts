@@ -1,35 +1,32 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExecutionJob } from '../../src/executors/executor.js';
 import { limitMemory, MemoryLimitError } from '../../src/executors/wasm/binary.js';
 import { activeWasmWorkers, FIXED_TIME_NS, WasmExecutor } from '../../src/executors/wasm/wasm-executor.js';
 import { validateInputs } from '../../src/modules/inputs.js';
-import type { WasmModuleManifest } from '../../src/modules/manifest.js';
 import { type ResolvedModule, resolveModule } from '../../src/modules/resolve.js';
 import { folderCid } from '../../src/storage/unixfs.js';
 import { MOO_STDOUT } from '../fixtures/cow.js';
-import { assemble, iovec, type ModuleSpec, op, start, wasi } from './wasm-assembler.js';
-
+import { assemble, type ModuleSpec, op, start, wasi } from './wasm-assembler.js';
+import { type Workspace, workspace, writeOut } from './wasm-jobs.js';
 
 const COW = MOO_STDOUT.split('\n').slice(3).join('\n');
 
-let work: string;
+let ws: Workspace;
 let cowsay: ResolvedModule;
 const executor = new WasmExecutor();
-let bundles = 0;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'lilypad-wasm-'));
+  ws = await workspace();
   cowsay = await resolveModule('cowsay:v0.0.1');
 });
 
 afterAll(async () => {
-  await rm(work, { recursive: true, force: true });
+  await ws.remove();
 });
 
-const nextBundle = () => join(work, 'bundles', String(bundles++));
+const nextBundle = () => ws.nextBundle();
+const moduleJob: Workspace['moduleJob'] = (spec, job) => ws.moduleJob(spec, job);
 
 async function runCowsay(message: string, seed = '0x01') {
   const bundleDir = nextBundle();
@@ -43,43 +40,13 @@ async function runCowsay(message: string, seed = '0x01') {
   return { result, stdout: await readFile(join(bundleDir, 'stdout'), 'utf8') };
 }
 
-function manifestFor(overrides: Partial<WasmModuleManifest> = {}): WasmModuleManifest {
-  return {
-    name: 'test',
-    version: 'v0',
-    description: 'a hand-assembled test module',
-    executor: 'wasm',
-    entry: { wasm: 'test.wasm', args: [] },
-    inputs: {},
-    spec: { cpu: 100, gpu: 0, gpuVram: 0, ram: 16, disk: 0 },
-    timeoutSeconds: 10,
-    memoryPages: 16,
-    deterministic: true,
-    ...overrides,
-  };
-}
-
-let modules = 0;
-async function moduleJob(spec: ModuleSpec, job: Partial<ExecutionJob> = {}): Promise<ExecutionJob> {
-  const moduleDir = join(work, 'modules', String(modules++));
-  await mkdir(moduleDir, { recursive: true });
-  await writeFile(join(moduleDir, 'test.wasm'), assemble(spec));
-  return { moduleDir, manifest: manifestFor(), inputs: {}, seed: '0x00', bundleDir: nextBundle(), ...job };
-}
-
-// Writes `length` bytes at `ptr` to stdout.
-const writeOut = (ptr: number, length: number, scratch: number) => ({
-  data: { offset: scratch, bytes: iovec(ptr, length) },
-  body: [...op.i32(1), ...op.i32(scratch), ...op.i32(1), ...op.i32(scratch + 8), ...op.call(0), ...op.drop],
-});
-
 describe('cowsay on the WASM executor', () => {
   it('prints the classic cow for "moo"', async () => {
     const { result, stdout } = await runCowsay('moo');
     expect(stdout).toBe(MOO_STDOUT);
     expect(result.status).toBe('succeeded');
     expect(result.exitCode).toBe(0);
-    expect(result.instructionCount).toBe(0n);
+    expect(result.instructionCount).toBe(17_367n);
     expect(await readFile(join(result.bundleDir, 'exitCode'), 'utf8')).toBe('0\n');
     expect(await readFile(join(result.bundleDir, 'stderr'), 'utf8')).toBe('');
     expect((await readdir(result.bundleDir)).sort()).toEqual(['exitCode', 'outputs', 'stderr', 'stdout']);

@@ -6,7 +6,7 @@ import { LilypadError } from '../../protocol/errors.js';
 import { ResourceProvider } from '../../resource-provider/resource-provider.js';
 import { dataDir, env, environmentHelp, privateKeyFrom } from '../environment.js';
 import { createLogger } from '../logger.js';
-import { discoverNetwork } from '../network.js';
+import { networksForService } from '../network.js';
 import { collectAddress, untilStopped } from '../options.js';
 
 const count = (value: string) => {
@@ -20,6 +20,7 @@ const lp = (value: string) => {
 };
 
 type Flags = {
+  network?: string[];
   dataDir?: string;
   slots: number;
   cpu: number;
@@ -43,13 +44,23 @@ export function registerResourceProvider(program: Command): void {
       'Run a resource provider: it keeps signed resource offers open at the solver (one per slot),\n' +
         'signs the deals proposed for them, runs each job in the executor its module names (WASM or\n' +
         'Docker), publishes the result to the directory, submits it on-chain and is paid when the job\n' +
-        'creator accepts (or stays silent).',
+        'creator accepts (or stays silent).\n\n' +
+        'One process can serve several networks at once (--network a --network b): with one key, it keeps\n' +
+        'offers, escrow and deals on each network apart, and runs up to --slots jobs for each of them.',
+    )
+    .addOption(
+      new Option(
+        '--network <name>',
+        'a network to serve: a profile name, or `devnet` (repeat to serve several; default: the configured one, else the local devnet)',
+      )
+        .env('LILYPAD_NETWORK')
+        .argParser((name: string, names: string[] = []) => [...names, name]),
     )
     .option(
       '--data-dir <path>',
-      'where modules, results and blocks are kept (default $LILYPAD_DATA_DIR/resource-provider)',
+      'where modules, results and blocks are kept, a subfolder per network (default $LILYPAD_DATA_DIR/resource-provider)',
     )
-    .option('--slots <n>', 'jobs to run at once', count, 1)
+    .option('--slots <n>', 'jobs to run at once, on each network', count, 1)
     .option('--cpu <milli-cpu>', 'CPU offered per job, in thousandths of a core', count, 1000)
     .option('--ram <MB>', 'memory offered per job', count, 2048)
     .option('--disk <MB>', 'disk offered per job', count, 10_240)
@@ -78,43 +89,39 @@ export function registerResourceProvider(program: Command): void {
       collectAddress,
       [],
     )
-    .addHelpText(
-      'after',
-      environmentHelp([
-        'WEB3_PRIVATE_KEY',
-        'WEB3_RPC_URL',
-        'LILYPAD_SOLVER_URL',
-        'LILYPAD_DATA_DIR',
-        'LILYPAD_LOG_LEVEL',
-      ]),
-    )
+    .addHelpText('after', environmentHelp())
     .action(async (flags: Flags) => {
-      const solverUrl = env('LILYPAD_SOLVER_URL');
-      const rpcUrl = env('WEB3_RPC_URL');
-      if (!solverUrl || !rpcUrl) {
-        throw new LilypadError('the resource provider needs LILYPAD_SOLVER_URL and WEB3_RPC_URL');
-      }
-      const { network, mediators } = await discoverNetwork(solverUrl, rpcUrl);
-      const trusted = flags.mediator.length > 0 ? flags.mediator : mediators;
-      if (trusted.length === 0)
-        throw new LilypadError('no mediator to trust', { hint: 'pass --mediator <address>' });
-      const provider = new ResourceProvider({
-        network,
-        privateKey: privateKeyFrom(env('WEB3_PRIVATE_KEY')),
-        dataDir: flags.dataDir ?? join(dataDir(), 'resource-provider'),
-        logger: createLogger(),
-        spec: { cpu: flags.cpu, ram: flags.ram, disk: flags.disk, gpu: flags.gpu, gpuVram: flags.gpuVram },
-        pricing: {
-          fixedPrice: flags.price,
-          pricePerInstruction: flags.pricePerInstruction,
-          timeoutCollateral: flags.timeoutCollateral,
-          resultsCollateralMultipleBps: Math.round(flags.resultsCollateralMultiple * 10_000),
-        },
-        mediators: trusted,
-        slots: flags.slots,
+      const privateKey = privateKeyFrom(env('WEB3_PRIVATE_KEY'));
+      const networks = await networksForService(dataDir(), flags.network ?? []);
+      const logger = createLogger();
+      const providers = networks.map(({ name, network, mediators }) => {
+        const trusted = flags.mediator.length > 0 ? flags.mediator : mediators;
+        if (trusted.length === 0) {
+          throw new LilypadError(`no mediator to trust on ${name}`, { hint: 'pass --mediator <address>' });
+        }
+        return new ResourceProvider({
+          network,
+          privateKey,
+          dataDir: join(flags.dataDir ?? join(dataDir(), 'resource-provider'), name),
+          logger: logger.child({ network: name }),
+          spec: { cpu: flags.cpu, ram: flags.ram, disk: flags.disk, gpu: flags.gpu, gpuVram: flags.gpuVram },
+          pricing: {
+            fixedPrice: flags.price,
+            pricePerInstruction: flags.pricePerInstruction,
+            timeoutCollateral: flags.timeoutCollateral,
+            resultsCollateralMultipleBps: Math.round(flags.resultsCollateralMultiple * 10_000),
+          },
+          mediators: trusted,
+          slots: flags.slots,
+        });
       });
-      await provider.start();
+      const started = await Promise.allSettled(providers.map((provider) => provider.start()));
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed) {
+        await Promise.all(providers.map((provider) => provider.stop()));
+        throw failed.reason;
+      }
       await untilStopped();
-      await provider.stop();
+      await Promise.all(providers.map((provider) => provider.stop()));
     });
 }

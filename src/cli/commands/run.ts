@@ -7,10 +7,11 @@ import { LilypadError } from '../../protocol/errors.js';
 import { addressSchema, parseWire } from '../../protocol/wire.js';
 import { dataDir, environmentHelp } from '../environment.js';
 import { createLogger } from '../logger.js';
-import { networkForRun } from '../network.js';
+import { networkForRun, networkOption } from '../network.js';
 import { describeProgress, progressPrinter } from '../progress-printer.js';
 
 type RunFlags = {
+  network?: string;
   input: Record<string, string>;
   maxPrice: bigint;
   mediator: Address[];
@@ -52,10 +53,12 @@ export function registerRun(program: Command): void {
       'Run MODULE as a job creator: sign a job offer, follow the deal, download the result verifying\n' +
         'every block against its CID, accept it on-chain, and print where the result is.\n\n' +
         'MODULE is a name:version from the built-in registry (e.g. cowsay:v0.0.1) or a module folder.\n' +
-        'With no network configured (no LILYPAD_SOLVER_URL), lilypad uses a `lilypad devnet` running\n' +
-        'with the same data dir, or else starts an embedded local network for this run and stops it after.',
+        'The network is --network NAME (a profile written by `lilypad deploy`), or the one configured in the\n' +
+        'environment; with none, lilypad uses a `lilypad devnet` running with the same data dir, or else\n' +
+        'starts an embedded local network for this run and stops it after.',
     )
     .argument('<module>', 'module reference: name:version or a folder holding lilypad.module.json')
+    .addOption(networkOption())
     .option('-i, --input <KEY=VALUE>', 'an input of the module (repeat for several)', collectInput, {})
     .addOption(
       new Option('--max-price <LP>', 'the most this job may cost, in LP (locked until the job settles)')
@@ -77,13 +80,14 @@ export function registerRun(program: Command): void {
     .option('--json', 'print one JSON object with the outcome instead of progress and the result', false)
     .addHelpText(
       'after',
-      `${environmentHelp(['WEB3_PRIVATE_KEY', 'WEB3_RPC_URL', 'LILYPAD_SOLVER_URL', 'LILYPAD_DATA_DIR', 'LILYPAD_LOG_LEVEL'])}
+      `${environmentHelp()}
   On the local network WEB3_PRIVATE_KEY defaults to the devnet's job creator account.
 
 Examples:
   $ lilypad run cowsay:v0.0.1 -i Message="moo"
   $ lilypad run cowsay:v0.0.1 -i Message="hello" --json
   $ lilypad run ./modules/my-module -i Width=80 --max-price 2
+  $ lilypad run cowsay:v0.0.1 -i Message="moo" --network testnet
 `,
     )
     .action(async (module: string, flags: RunFlags) => {
@@ -100,6 +104,7 @@ async function runCommand(module: string, flags: RunFlags): Promise<void> {
     () => controller.abort(new LilypadError(`the job did not finish within ${flags.timeout} s`)),
     flags.timeout * 1000,
   );
+  timeout.unref(); // an error before the job starts must not keep the process waiting for it
   const onSignal = () => controller.abort(new LilypadError('interrupted'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -108,6 +113,7 @@ async function runCommand(module: string, flags: RunFlags): Promise<void> {
   const run = await networkForRun({
     dataDir: dir,
     logger,
+    network: flags.network,
     onEmbeddedStart: () => say('no network configured: starting a local one for this run'),
   });
   try {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { LilypadError } from '../../protocol/errors.js';
 import { simulate } from '../../sim/engine.js';
 import { writeRun, writeSweep } from '../../sim/output.js';
 import { progressBar } from '../../sim/progress-bar.js';
@@ -56,11 +57,13 @@ export function registerSim(program: Command): void {
     .command('sim')
     .summary('simulate the market to test its economics (game theory, MODiCuM)')
     .description(
-      'The market simulator: job creators, resource providers, mediators and the solver play a scenario\n' +
-        'in simulated time, with the protocol’s own matching and payout code (src/protocol/settlement.ts).\n' +
-        'Strategies: honest, cheating with probability q, lazy, adaptive (learns whether cheating pays),\n' +
-        'job creators that check with probability p or challenge falsely, mediators that collude.\n' +
-        'Each run writes JSON, CSV, SVG charts and a self-contained report.html.',
+      'The market simulator. Job creators, resource providers, mediators and the solver\n' +
+        'play a scenario in simulated time, with the protocol’s own matching and payout\n' +
+        'code (src/protocol/settlement.ts). Providers: honest, cheating with\n' +
+        'probability q, lazy, or adaptive (they learn whether cheating pays). Job\n' +
+        'creators: trusting, checking with probability p, challenging falsely, or\n' +
+        'silent. Mediators: honest, colluding with a party, or absent. Each run writes\n' +
+        'JSON, CSV, SVG charts and a self-contained report.html.',
     )
     .addHelpText(
       'after',
@@ -76,8 +79,8 @@ Examples:
     .command('run')
     .summary('run one scenario and write its report')
     .description(
-      'Run SCENARIO once. Prints the key figures and writes run.json, rounds.csv, groups.csv, the charts\n' +
-        '(SVG) and report.html to --out.',
+      'Run SCENARIO once. Prints the key figures; writes run.json, rounds.csv,\n' +
+        'groups.csv, the charts (SVG) and report.html to --out.',
     )
     .argument('<scenario>', 'a scenario file, .yaml or .json')
     .option('--out <dir>', 'where to write the results (default sim-out/<scenario name>)')
@@ -128,12 +131,13 @@ Examples:
     .command('sweep')
     .summary('run a scenario over a grid of one or two parameters')
     .description(
-      'Run SCENARIO for every value of one or two parameters (each point keeps the seed, so the points\n' +
-        'differ only by the parameter). A parameter is a path in the scenario: checkProbability,\n' +
-        'collateral.resultsMultiple, mediation.fee, population.resourceProviders[0].q, …\n' +
-        'Writes sweep.json, sweep.csv (one row per run), the charts (the simulated cheating rate against the\n' +
-        'parameter with the analytic threshold on the same chart; a heatmap for two parameters) and report.html.\n' +
-        "Without --vary, the scenario's own `sweep:` axes are used.",
+      'Run SCENARIO for every value of one or two parameters. Every point keeps the\n' +
+        'seed, so points differ only by the parameter. A parameter is a path in the\n' +
+        'scenario: checkProbability, collateral.resultsMultiple, mediation.fee,\n' +
+        'population.resourceProviders[0].q, … Writes sweep.json, sweep.csv (one row per\n' +
+        'run), the charts (the simulated cheating rate against the parameter with the\n' +
+        'analytic threshold on the same chart; a heatmap for two parameters) and\n' +
+        "report.html. Without --vary, the scenario's own `sweep:` axes are used.",
     )
     .argument('<scenario>', 'a scenario file, .yaml or .json')
     .option('--vary <param=from:to:step|param=v1,v2>', 'a parameter to sweep (once or twice)', collectAxis)
@@ -148,9 +152,9 @@ Examples:
         const scenario = parseScenario(raw, file);
         const axes = flags.vary ?? (scenario.sweep ?? []).map(axisValues);
         if (axes.length === 0) {
-          throw new InvalidArgumentError(
-            `nothing to sweep: give --vary param=from:to:step, or a sweep: list in ${file}`,
-          );
+          throw new LilypadError('nothing to sweep', {
+            hint: `give --vary param=from:to:step (e.g. checkProbability=0:0.5:0.05), or a sweep: list in ${file}`,
+          });
         }
         const total = axes.reduce((n, a) => n * a.values.length, 1);
         const bar = progressBar(total, { label: 'sweep' });

@@ -1,12 +1,22 @@
 import { join } from 'node:path';
-import type { Command } from 'commander';
-import { publicClientFor } from '../../chain/clients.js';
-import { LilypadError } from '../../protocol/errors.js';
-import { addressSchema, parseWire } from '../../protocol/wire.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { walletClientFor } from '../../chain/clients.js';
+import { Role } from '../../chain/deals.js';
+import { registerService } from '../../chain/registry.js';
 import { Solver } from '../../solver/solver.js';
 import { dataDir, env, environmentHelp, privateKeyFrom } from '../environment.js';
 import { createLogger } from '../logger.js';
+import { chainForSolver, networkOption } from '../network.js';
 import { collectAddress, untilStopped } from '../options.js';
+
+type Flags = {
+  network?: string;
+  host: string;
+  port: number;
+  url?: string;
+  dataDir?: string;
+  mediator: `0x${string}`[];
+};
 
 export function registerSolver(program: Command): void {
   program
@@ -15,13 +25,24 @@ export function registerSolver(program: Command): void {
     .description(
       'Run a solver: it accepts EIP-712-signed job and resource offers, matches them, collects both\n' +
         'signatures on each deal and submits it on-chain, pushes events to the parties over WebSocket,\n' +
-        'and hosts the directory of inputs and results as an IPFS trustless gateway (GET /ipfs/<cid>).',
+        'and hosts the directory of inputs and results as an IPFS trustless gateway (GET /ipfs/<cid>).\n' +
+        "At start it registers its URL in the users' registry on-chain, where clients find it from its address.",
     )
+    .addOption(networkOption())
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on', (v: string) => Number(v), 8080)
     .option(
       '--data-dir <path>',
-      'where the solver keeps its database and directory (default $LILYPAD_DATA_DIR/solver)',
+      'where the solver keeps its database and directory (default $LILYPAD_DATA_DIR/solver/<network>)',
+    )
+    .option(
+      '--url <url>',
+      'the URL clients reach this solver at, registered on-chain (default: where it listens)',
+      (value: string) => {
+        if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol))
+          throw new InvalidArgumentError(`"${value}" is not an http(s) URL`);
+        return value;
+      },
     )
     .option(
       '--mediator <address>',
@@ -33,41 +54,36 @@ export function registerSolver(program: Command): void {
       'after',
       environmentHelp([
         'WEB3_PRIVATE_KEY',
+        'LILYPAD_NETWORK',
         'WEB3_RPC_URL',
         'LILYPAD_DEALS_ADDRESS',
-        'LILYPAD_TOKEN_ADDRESS',
         'LILYPAD_DATA_DIR',
         'LILYPAD_LOG_LEVEL',
       ]),
     )
-    .action(async (flags: { host: string; port: number; dataDir?: string; mediator: `0x${string}`[] }) => {
-      const rpcUrl = env('WEB3_RPC_URL');
-      const deals = env('LILYPAD_DEALS_ADDRESS');
-      const token = env('LILYPAD_TOKEN_ADDRESS');
-      if (!rpcUrl || !deals || !token) {
-        throw new LilypadError(
-          'the solver needs WEB3_RPC_URL, LILYPAD_DEALS_ADDRESS and LILYPAD_TOKEN_ADDRESS',
-          {
-            hint: 'or run `lilypad devnet` for a local network with everything set up',
-          },
-        );
-      }
-      const chainId = await publicClientFor(rpcUrl, 1).getChainId();
+    .action(async (flags: Flags) => {
+      const privateKey = privateKeyFrom(env('WEB3_PRIVATE_KEY'));
+      const { name, chain } = await chainForSolver(dataDir(), flags.network);
+      const logger = createLogger().child({ network: name });
       const solver = new Solver({
-        network: {
-          chainId,
-          rpcUrl,
-          deals: parseWire(addressSchema, deals, 'LILYPAD_DEALS_ADDRESS'),
-          token: parseWire(addressSchema, token, 'LILYPAD_TOKEN_ADDRESS'),
-        },
-        privateKey: privateKeyFrom(env('WEB3_PRIVATE_KEY')),
-        dataDir: flags.dataDir ?? join(dataDir(), 'solver'),
+        network: chain,
+        privateKey,
+        dataDir: flags.dataDir ?? join(dataDir(), 'solver', name),
         host: flags.host,
         port: flags.port,
-        logger: createLogger(),
+        logger,
         mediators: flags.mediator,
       });
-      await solver.start();
+      const listening = await solver.start();
+      const url = flags.url ?? listening;
+      const wallet = walletClientFor(chain.rpcUrl, chain.chainId, privateKey);
+      try {
+        const tx = await registerService(wallet, chain, { roles: Role.solver, url });
+        logger.info({ url, address: solver.address, tx: tx?.hash }, 'solver registered on-chain');
+      } catch (error) {
+        await solver.stop();
+        throw error;
+      }
       await untilStopped();
       await solver.stop();
     });

@@ -189,7 +189,7 @@ async function readAll(stream: Readable): Promise<Buffer> {
  * followed by the payload. Frames may be split across chunks or share one.
  */
 export async function* demultiplex(source: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<LogFrame> {
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   for await (const chunk of source) {
     pending =
       pending.length === 0

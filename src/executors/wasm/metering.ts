@@ -25,8 +25,14 @@
  * each of its calls; past STACK_LIMIT_BYTES it traps, at the same depth everywhere. Functions that call
  * nothing cannot recurse and are not charged. The worker's native stack is sized far above the limit.
  *
+ * Out of memory: a `memory.grow` that fails (returns -1) sets a third global, exported as
+ * `lilypad:memory-grow-failed`, so the host can tell a trap that follows (the usual reaction of an
+ * allocator) as out-of-memory rather than a plain failure.
+ *
  * Nothing is renumbered: the globals are appended after the existing ones, no function is added, the
- * local that holds a frame's top is appended after the existing locals. A start section is removed
+ * locals that hold a frame's top, memory.grow's result and the counter (kept in a local between its
+ * store and its test, which costs a third less than reading the global back) are appended after the
+ * existing locals. A start section is removed
  * and its function exported as `lilypad:start`, so the host can set the budget before it runs (what the
  * start section would do at instantiation, the host does right after it). Instructions outside the
  * supported set (WebAssembly 2.0: MVP, sign extension, saturating conversions, bulk memory, reference
@@ -39,6 +45,7 @@ import { ByteWriter, Reader, sleb, uleb } from './binary.js';
 export const INSTRUCTIONS_LEFT_EXPORT = 'lilypad:instructions-left';
 export const STACK_BYTES_EXPORT = 'lilypad:stack-bytes';
 export const START_EXPORT = 'lilypad:start';
+export const GROW_FAILED_EXPORT = 'lilypad:memory-grow-failed';
 /** The metered stack limit: an estimate, kept far below the worker's native stack (see worker-pool.ts). */
 export const STACK_LIMIT_BYTES = 1024 * 1024;
 const FRAME_BASE_BYTES = 64;
@@ -72,10 +79,12 @@ const OP = {
   callIndirect: 0x11,
   localGet: 0x20,
   localTee: 0x22,
+  memoryGrow: 0x40,
   globalGet: 0x23,
   globalSet: 0x24,
   i32Const: 0x41,
   i64Const: 0x42,
+  i32Eq: 0x46,
   i32GtU: 0x4b,
   i64LtS: 0x53,
   i32Add: 0x6a,
@@ -242,9 +251,9 @@ function skipSimdImmediates(reader: Reader): void {
   } else if (sub > 0x113) throw unsupported(`SIMD opcode 0xfd ${sub}`);
 }
 
-type Globals = { left: number[]; stack: number[] };
+type Globals = { left: number[]; stack: number[]; growFailed: number[] };
 
-function charge(globals: Globals, count: number): number[] {
+function charge(globals: Globals, count: number, scratch: number[]): number[] {
   const { left } = globals;
   return [
     OP.globalGet,
@@ -252,10 +261,12 @@ function charge(globals: Globals, count: number): number[] {
     OP.i64Const,
     ...sleb(count),
     OP.i64Sub,
+    OP.localTee,
+    ...scratch,
     OP.globalSet,
     ...left,
-    OP.globalGet,
-    ...left,
+    OP.localGet,
+    ...scratch,
     OP.i64Const,
     0,
     OP.i64LtS,
@@ -287,13 +298,13 @@ function meterBody(
     slots += count * (type === V128 ? 2 : 1);
     localEntries.push([count, type]);
   }
-  const topLocal = uleb(locals);
 
   // Split into instructions and basic blocks.
   const starts: number[] = [];
   const blockStarts = new Map<number, number>(); // instruction index → the block's instruction count
   const control: ('block' | 'loop' | 'if' | 'function')[] = ['function'];
   let calls = false;
+  let grows = false;
   let blockStart = 0;
   let count = 0;
   for (let index = 0; control.length > 0; index++) {
@@ -328,6 +339,9 @@ function meterBody(
         calls = true;
         split = true;
         break;
+      case OP.memoryGrow:
+        grows = true;
+        break;
       case OP.br:
       case OP.brIf:
       case OP.brTable:
@@ -345,8 +359,15 @@ function meterBody(
   if (reader.offset !== body.length) throw invalid('bytes after the end of a function body');
   starts.push(body.length);
 
+  // Appended locals: the frame's top (functions that call), a scratch for memory.grow's result.
+  const topLocal = uleb(locals);
+  const growLocal = uleb(locals + (calls ? 1 : 0));
+  const added = (calls ? 1 : 0) + (grows ? 1 : 0);
+  const leftLocal = uleb(locals + added);
+  const entries: [number, number][] = [...localEntries];
+  if (added > 0) entries.push([added, I32]);
+  entries.push([1, I64]);
   const out = new ByteWriter();
-  const entries = calls ? [...localEntries, [1, I32] as [number, number]] : localEntries;
   out.push(uleb(entries.length));
   for (const [n, type] of entries) out.push([...uleb(n), type]);
   if (calls) {
@@ -360,13 +381,20 @@ function meterBody(
     ]);
   }
   const restore = [OP.localGet, ...topLocal, OP.globalSet, ...globals.stack];
+  // memory.grow returned -1: remembered, so a trap that follows is told apart as out-of-memory.
+  const noteGrow = [
+    ...[OP.localTee, ...growLocal, OP.i32Const, ...sleb(-1), OP.i32Eq],
+    ...[OP.if, OP.emptyBlockType, OP.i32Const, 1, OP.globalSet, ...globals.growFailed, OP.end],
+    ...[OP.localGet, ...growLocal],
+  ];
   for (let i = 0; i + 1 < starts.length; i++) {
     const blockCount = blockStarts.get(i);
-    if (blockCount !== undefined) out.push(charge(globals, blockCount));
+    if (blockCount !== undefined) out.push(charge(globals, blockCount, leftLocal));
     const start = starts[i] as number;
     out.push(body.subarray(start, starts[i + 1]));
     const op = body[start];
     if (op === OP.call || op === OP.callIndirect) out.push(restore);
+    else if (op === OP.memoryGrow) out.push(noteGrow);
   }
   return { body: out.toBytes(), blocks: blockStarts.size };
 }
@@ -426,7 +454,11 @@ export function meterModule(bytes: Uint8Array): MeteredModule {
   const globalSection = find(SECTION.global);
   const definedGlobals = globalSection ? new Reader(globalSection.content).u32() : 0;
   const leftIndex = imported.globals + definedGlobals;
-  const globals: Globals = { left: uleb(leftIndex), stack: uleb(leftIndex + 1) };
+  const globals: Globals = {
+    left: uleb(leftIndex),
+    stack: uleb(leftIndex + 1),
+    growFailed: uleb(leftIndex + 2),
+  };
 
   const exportNames = new Set<string>();
   const exportSection = find(SECTION.export);
@@ -438,7 +470,7 @@ export function meterModule(bytes: Uint8Array): MeteredModule {
       r.u32();
     }
   }
-  for (const reserved of [INSTRUCTIONS_LEFT_EXPORT, STACK_BYTES_EXPORT, START_EXPORT]) {
+  for (const reserved of [INSTRUCTIONS_LEFT_EXPORT, STACK_BYTES_EXPORT, GROW_FAILED_EXPORT, START_EXPORT]) {
     if (exportNames.has(reserved)) throw new MeteringError(`the module already exports "${reserved}"`);
   }
 
@@ -466,10 +498,12 @@ export function meterModule(bytes: Uint8Array): MeteredModule {
   const newGlobals = [
     [I64, 0x01, OP.i64Const, 0, OP.end],
     [I32, 0x01, OP.i32Const, 0, OP.end],
+    [I32, 0x01, OP.i32Const, 0, OP.end],
   ];
   const newExports = [
     exportEntry(INSTRUCTIONS_LEFT_EXPORT, 0x03, leftIndex),
     exportEntry(STACK_BYTES_EXPORT, 0x03, leftIndex + 1),
+    exportEntry(GROW_FAILED_EXPORT, 0x03, leftIndex + 2),
   ];
   const startSection = find(SECTION.start);
   if (startSection) {

@@ -8,7 +8,13 @@
  * data: URL (see worker-pool.ts): keep its imports to Node built-ins and the executor's own files.
  */
 import { parentPort } from 'node:worker_threads';
-import { INSTRUCTIONS_LEFT_EXPORT, STACK_BYTES_EXPORT, STACK_LIMIT_BYTES, START_EXPORT } from './metering.js';
+import {
+  GROW_FAILED_EXPORT,
+  INSTRUCTIONS_LEFT_EXPORT,
+  STACK_BYTES_EXPORT,
+  STACK_LIMIT_BYTES,
+  START_EXPORT,
+} from './metering.js';
 import type { WasmApi, WasmGlobal, WasmInstance, WasmMemory, WasmModule } from './wasm-api.js';
 import { OutputLimitReached, ProcExit, Wasi } from './wasi.js';
 import { FileLimitReached, type Preopen } from './wasi-files.js';
@@ -102,9 +108,13 @@ function execute(job: WorkerJob, shared: Int32Array): Finished & { memory?: Wasm
   memory = instance.exports.memory as WasmMemory;
   wasi.attach(memory);
   observe();
-  const left = instance.exports[INSTRUCTIONS_LEFT_EXPORT] as WasmGlobal | undefined;
-  const stack = instance.exports[STACK_BYTES_EXPORT] as WasmGlobal | undefined;
+  const meter = {
+    left: instance.exports[INSTRUCTIONS_LEFT_EXPORT] as WasmGlobal | undefined,
+    stack: instance.exports[STACK_BYTES_EXPORT] as WasmGlobal | undefined,
+    growFailed: instance.exports[GROW_FAILED_EXPORT] as WasmGlobal | undefined,
+  };
   const budget = job.instructionBudget;
+  const { left } = meter;
   if (left && budget !== undefined) left.value = budget;
   const counted = () =>
     left && budget !== undefined ? { instructionCount: budget - (left.value as bigint) } : {};
@@ -115,20 +125,17 @@ function execute(job: WorkerJob, shared: Int32Array): Finished & { memory?: Wasm
     (instance.exports._start as () => void)();
     ended = { status: 'succeeded', exitCode: 0 };
   } catch (error) {
-    ended = classify(error, job, memory, left, stack);
+    ended = classify(error, job, memory, meter);
   } finally {
     wasi.files.closeAll();
   }
   return { ...ended, ...counted(), memory };
 }
 
-function classify(
-  error: unknown,
-  job: WorkerJob,
-  memory: WasmMemory,
-  left: WasmGlobal | undefined,
-  stack: WasmGlobal | undefined,
-): Finished {
+type Meter = { left?: WasmGlobal | undefined; stack?: WasmGlobal | undefined; growFailed?: WasmGlobal | undefined };
+
+function classify(error: unknown, job: WorkerJob, memory: WasmMemory, meter: Meter): Finished {
+  const { left, stack, growFailed } = meter;
   if (error instanceof ProcExit) {
     return { status: error.code === 0 ? 'succeeded' : 'failed', exitCode: error.code };
   }
@@ -157,8 +164,9 @@ function classify(
   if (error instanceof RangeError && /call stack/i.test(message)) {
     return { status: 'stack-overflow', exitCode: 139, message: `host stack exhausted: ${message}` };
   }
-  // A trap with memory at its maximum: the module ran out (AssemblyScript and others trap on a failed grow).
-  const full = memory.buffer.byteLength + PAGE > job.memoryMaxBytes;
+  // A trap after a failed memory.grow (metered), or with memory at its maximum (not metered): the module
+  // ran out; AssemblyScript, Rust and C allocators trap when memory.grow fails.
+  const full = growFailed ? growFailed.value === 1 : memory.buffer.byteLength + PAGE > job.memoryMaxBytes;
   if (full || (error instanceof RangeError && /memory/i.test(message))) {
     return { status: 'out-of-memory', exitCode: 137, message };
   }
