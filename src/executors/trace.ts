@@ -39,7 +39,8 @@ export function traceFileFor(bundleDir: string): string {
 
 export function serializeTrace(trace: ExecutionTrace): string {
   const { instructionCount, ...rest } = trace;
-  const json = instructionCount === undefined ? rest : { instructionCount: String(instructionCount), ...rest };
+  const json =
+    instructionCount === undefined ? rest : { instructionCount: String(instructionCount), ...rest };
   return `${JSON.stringify(json, null, 2)}\n`;
 }
 

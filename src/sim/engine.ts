@@ -54,7 +54,7 @@ export type SimulateOptions = {
 };
 
 /** One step of a deal, as the contract would see it; `at` is the simulated second. */
-export type TraceStep =
+export type TraceEvent =
   | { step: 'agree'; at: number }
   | { step: 'submitResult'; at: number; instructionCount: bigint }
   | { step: 'timeoutSubmit'; at: number }
@@ -65,6 +65,9 @@ export type TraceStep =
   | { step: 'verdictAccepted'; at: number; paid: Address[] }
   | { step: 'verdictRejected'; at: number; paid: Address[] }
   | { step: 'timeoutMediate'; at: number; silent: Address[] };
+
+/** A step and its place in the whole run: steps of all deals sorted by `seq` replay the run in order. */
+export type TraceStep = TraceEvent & { seq: number };
 
 export type DealTrace = {
   deal: Deal;
@@ -142,6 +145,7 @@ class Market {
   #queueHead = 0;
   #now = 0;
   #jobCount = 0;
+  #traceSeq = 0;
   #round!: RoundStats;
   readonly #rounds: RoundStats[] = [];
   readonly #totals = {
@@ -151,6 +155,7 @@ class Market {
     wrongVerdicts: 0,
     checks: 0,
     challenges: 0,
+    challengesRefused: 0,
     providersBroke: 0,
   };
   // The scenario's numbers, converted once.
@@ -332,6 +337,9 @@ class Market {
       resourceOffer: resourceOffer.signed.offer,
       resourceOfferId: resourceOffer.id,
     });
+    // deriveDeal fixes k = n = 1 until offers carry k-of-n terms: the scenario's consortium goes into the deal.
+    deal.mediatorsDrawn = this.#s.mediation.n;
+    deal.verdictsNeeded = this.#s.mediation.k;
     if (provider.escrow.balance.free < deal.timeoutCollateral) {
       this.#retire(provider, resourceOffer);
       return 'provider-broke';
@@ -364,7 +372,7 @@ class Market {
       this.#traces.push(d.trace);
     }
     this.#step(d, d.parties, (l) => settlement.agree(l, deal));
-    d.trace?.steps.push({ step: 'agree', at: this.#now });
+    if (d.trace) this.#trace(d, { step: 'agree', at: this.#now });
     this.#round.deals++;
     job.jobCreator.deals++;
     provider.deals++;
@@ -421,7 +429,8 @@ class Market {
     d.cost = step.cost;
     d.state = DealState.ResultsSubmitted;
     d.resultsAt = this.#now;
-    d.trace?.steps.push({ step: 'submitResult', at: this.#now, instructionCount: this.#instructionCount });
+    if (d.trace)
+      this.#trace(d, { step: 'submitResult', at: this.#now, instructionCount: this.#instructionCount });
     if (d.job.jobCreator.strategy.strategy === 'silent' || this.#durations.judge > this.#timeouts.judge) {
       this.#events.push(this.#now + this.#timeouts.judge + 1, {
         time: 0,
@@ -434,10 +443,15 @@ class Market {
     }
   }
 
+  /** Records a step of a traced deal (callers check `d.trace` first: most runs trace nothing). */
+  #trace(d: SimDeal, event: TraceEvent): void {
+    d.trace?.steps.push({ ...event, seq: this.#traceSeq++ });
+  }
+
   #timeoutSubmit(d: SimDeal): void {
     if (d.state !== DealState.Agreed) return;
     this.#step(d, d.parties, (l) => settlement.timeoutSubmit(l, d.deal));
-    d.trace?.steps.push({ step: 'timeoutSubmit', at: this.#now });
+    if (d.trace) this.#trace(d, { step: 'timeoutSubmit', at: this.#now });
     this.#settle(d, 'TimedOutSubmit');
   }
 
@@ -459,37 +473,58 @@ class Market {
       this.#totals.checks++;
       jobCreator.spent += this.#s.costs.check;
     }
-    const canPayFee = jobCreator.escrow.balance.free >= d.deal.mediationFee;
-    if (judgement.kind === 'accept' || !canPayFee) {
+    // The contract refuses a challenge the job creator cannot pay F for, or with too few eligible mediators.
+    const eligible = judgement.kind === 'challenge' ? this.#eligibleMediators(d.deal) : [];
+    const refused =
+      judgement.kind === 'challenge' &&
+      (jobCreator.escrow.balance.free < d.deal.mediationFee || eligible.length < d.deal.mediatorsDrawn);
+    if (refused) this.#totals.challengesRefused++;
+    if (judgement.kind === 'accept' || refused) {
       this.#step(d, d.parties, (l) => settlement.accept(l, d.deal, d.cost));
-      d.trace?.steps.push({ step: 'accept', at: this.#now });
+      if (d.trace) this.#trace(d, { step: 'accept', at: this.#now });
       this.#settle(d, 'Accepted');
       return;
     }
-    this.#challenge(d);
+    this.#challenge(d, eligible);
+  }
+
+  /** The deal's mediators the contract may draw: registered (all simulated ones are) with a stake of at least F. */
+  #eligibleMediators(deal: Deal): MediatorAgent[] {
+    const eligible: MediatorAgent[] = [];
+    for (const address of deal.mediators) {
+      const mediator = this.#population.mediatorByAddress.get(address.toLowerCase());
+      if (mediator && mediator.escrow.stake >= deal.mediationFee && !eligible.includes(mediator)) {
+        eligible.push(mediator);
+      }
+    }
+    return eligible;
+  }
+
+  /** Drawn mediators in the deal's `mediators` order: the order the contract pays and slashes them in. */
+  #inDealOrder(d: SimDeal, mediators: readonly MediatorAgent[]): MediatorAgent[] {
+    return d.drawn
+      .filter((m) => mediators.includes(m))
+      .sort((a, b) => d.deal.mediators.indexOf(a.address) - d.deal.mediators.indexOf(b.address));
   }
 
   #timeoutJudge(d: SimDeal): void {
     if (d.state !== DealState.ResultsSubmitted) return;
     this.#step(d, d.parties, (l) => settlement.timeoutJudge(l, d.deal, d.cost));
-    d.trace?.steps.push({ step: 'timeoutJudge', at: this.#now });
+    if (d.trace) this.#trace(d, { step: 'timeoutJudge', at: this.#now });
     this.#settle(d, 'Accepted');
   }
 
-  #challenge(d: SimDeal): void {
+  #challenge(d: SimDeal, eligible: MediatorAgent[]): void {
     const { deal } = d;
     this.#step(d, d.parties, (l) => settlement.challenge(l, deal));
     d.state = DealState.Challenged;
     d.challengedAt = this.#now;
     this.#totals.challenges++;
     if (d.action !== 'cheat') this.#totals.falseChallenges++;
-    // The contract draws with on-chain randomness from the mediators both parties trust.
-    const candidates = deal.mediators.map(
-      (m) => this.#population.mediatorByAddress.get(m.toLowerCase()) as MediatorAgent,
-    );
-    d.drawn = this.#random.mediators.sample(candidates, this.#s.mediation.n);
+    // The contract draws n with on-chain randomness; the simulator with its own stream.
+    d.drawn = this.#random.mediators.sample(eligible, deal.mediatorsDrawn);
     d.votes = [];
-    d.trace?.steps.push({ step: 'challenge', at: this.#now, drawn: d.drawn.map((m) => m.address) });
+    if (d.trace) this.#trace(d, { step: 'challenge', at: this.#now, drawn: d.drawn.map((m) => m.address) });
     const wrong = d.action === 'cheat';
     for (const mediator of d.drawn) {
       mediator.deals++;
@@ -519,21 +554,21 @@ class Market {
   #vote(d: SimDeal, mediator: MediatorAgent, verdict: Verdict): void {
     if (d.state !== DealState.Challenged) return;
     d.votes.push({ mediator, verdict });
-    d.trace?.steps.push({ step: 'vote', at: this.#now, mediator: mediator.address, verdict });
+    if (d.trace) this.#trace(d, { step: 'vote', at: this.#now, mediator: mediator.address, verdict });
     const agreeing = d.votes.filter((v) => v.verdict === verdict).map((v) => v.mediator);
-    if (agreeing.length < this.#s.mediation.k) return;
-    const deciding = d.drawn.filter((m) => agreeing.includes(m));
+    if (agreeing.length < d.deal.verdictsNeeded) return;
+    const deciding = this.#inDealOrder(d, agreeing);
     const paid = deciding.map((m) => m.address);
     const parties = [...d.parties, ...deciding.map((m) => m.escrow)];
     const wrong = d.action === 'cheat';
     if ((verdict === 'wrong') !== wrong) this.#totals.wrongVerdicts++;
     if (verdict === 'correct') {
       this.#step(d, parties, (l) => settlement.verdictAccepted(l, d.deal, d.cost, paid));
-      d.trace?.steps.push({ step: 'verdictAccepted', at: this.#now, paid });
+      if (d.trace) this.#trace(d, { step: 'verdictAccepted', at: this.#now, paid });
       this.#settle(d, 'MediationAccepted');
     } else {
       this.#step(d, parties, (l) => settlement.verdictRejected(l, d.deal, d.cost, paid));
-      d.trace?.steps.push({ step: 'verdictRejected', at: this.#now, paid });
+      if (d.trace) this.#trace(d, { step: 'verdictRejected', at: this.#now, paid });
       this.#settle(d, 'MediationRejected');
     }
   }
@@ -541,12 +576,15 @@ class Market {
   #timeoutMediate(d: SimDeal): void {
     if (d.state !== DealState.Challenged) return;
     const voted = new Set(d.votes.map((v) => v.mediator));
-    const absent = d.drawn.filter((m) => !voted.has(m));
+    const absent = this.#inDealOrder(
+      d,
+      d.drawn.filter((m) => !voted.has(m)),
+    );
     const silent = absent.map((m) => m.address);
     this.#step(d, [...d.parties, ...absent.map((m) => m.escrow)], (l) =>
       settlement.timeoutMediate(l, d.deal, d.cost, silent),
     );
-    d.trace?.steps.push({ step: 'timeoutMediate', at: this.#now, silent });
+    if (d.trace) this.#trace(d, { step: 'timeoutMediate', at: this.#now, silent });
     this.#settle(d, 'TimedOutMediate');
   }
 

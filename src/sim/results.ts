@@ -78,6 +78,11 @@ export type RunSummary = {
   wrongVerdicts: number;
   checks: number;
   challenges: number;
+  /**
+   * Challenges the contract would refuse: the job creator cannot lock F, or fewer than n of the deal's mediators
+   * hold a stake of at least F. The job creator then accepts.
+   */
+  challengesRefused: number;
   /** Providers withdrawn because they could not cover a collateral. */
   providersBroke: number;
   /**

@@ -19,6 +19,9 @@ export class ScenarioError extends LilypadError {
   override name = 'ScenarioError';
 }
 
+/** The most mediators a deal may name (LilypadDeals.MAX_MEDIATORS); every simulated offer names them all. */
+export const MAX_MEDIATORS = 64;
+
 const lpPattern = /^\d+(\.\d{1,18})?$/;
 
 /** LP as a number or a decimal string → token units. */
@@ -232,6 +235,13 @@ export const scenarioSchema = z
       });
     }
     const mediators = s.population.mediators.reduce((sum, g) => sum + g.count, 0);
+    if (mediators > MAX_MEDIATORS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['population', 'mediators'],
+        message: `a deal names at most ${MAX_MEDIATORS} mediators (the contract's MAX_MEDIATORS), not ${mediators}`,
+      });
+    }
     if (s.mediation.n > mediators) {
       ctx.addIssue({
         code: 'custom',

@@ -1,13 +1,15 @@
 /**
  * The default store: one SQLite file in WAL mode. A commit is in the operating system's hands before
  * the solver acknowledges anything, so a killed solver loses nothing it answered for (a power cut can
- * lose the last commits: `synchronous = NORMAL`). Statements are prepared once; rows hold offers and
- * deals as their wire JSON, read back without re-validating (this process wrote them).
+ * lose the last commits: `synchronous = NORMAL`). Checkpoints, which fsync, run on a worker thread
+ * (checkpointer.ts). Statements are prepared once; rows hold offers and deals as their wire JSON, read
+ * back without re-validating (this process wrote them).
  */
 import Database from 'better-sqlite3';
 import type { Address, Hex } from 'viem';
-import type { SignedJobOffer, SignedResourceOffer } from '../protocol/wire.js';
 import type { Deal } from '../protocol/eip712.js';
+import type { SignedJobOffer, SignedResourceOffer } from '../protocol/wire.js';
+import { Checkpointer } from './checkpointer.js';
 import type {
   DealStatus,
   JobOfferStatus,
@@ -123,13 +125,16 @@ const ACTIVE = "status NOT IN ('settled', 'cancelled')";
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
+  readonly #checkpointer: Checkpointer;
 
   constructor(path: string) {
     this.#db = new Database(path);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('cache_size = -65536'); // 64 MiB
+    this.#db.pragma(`wal_autocheckpoint = ${process.env.LP_AUTO ?? 50000}`); // 200 MiB: only if the checkpointer falls behind
     this.#db.exec(SCHEMA);
+    this.#checkpointer = new Checkpointer(path, Number(process.env.LP_CKPT_MS ?? 500));
     const dealColumnNames = (this.#db.pragma('table_info(deals)') as { name: string }[]).map((c) => c.name);
     if (!dealColumnNames.includes('collected')) {
       this.#db.exec('ALTER TABLE deals ADD COLUMN collected INTEGER NOT NULL DEFAULT 0');
@@ -370,6 +375,7 @@ export class SqliteStore implements Store {
   }
 
   close(): void {
+    void this.#checkpointer.stop();
     this.#db.close();
   }
 

@@ -91,7 +91,13 @@ describe('startDevnet', () => {
 });
 
 describe('finding the solver from the chain', () => {
-  const variables = ['WEB3_RPC_URL', 'LILYPAD_DEALS_ADDRESS', 'LILYPAD_SOLVER_ADDRESS', 'LILYPAD_SOLVER_URL'];
+  const variables = [
+    'WEB3_PRIVATE_KEY',
+    'WEB3_RPC_URL',
+    'LILYPAD_DEALS_ADDRESS',
+    'LILYPAD_SOLVER_ADDRESS',
+    'LILYPAD_SOLVER_URL',
+  ];
   const saved = Object.fromEntries(variables.map((name) => [name, process.env[name]]));
   const logger = pino({ level: 'silent' });
   afterEach(() => {

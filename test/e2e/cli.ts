@@ -39,6 +39,10 @@ export function startCli(args: string[], env: Record<string, string>, ready: Reg
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // A service whose test failed before it could stop it must not outlive the test run.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.off('exit', killOnExit));
     let output = '';
     const onData = (chunk: Buffer) => {
       output += chunk;

@@ -4,6 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,15 +22,27 @@ const COW_SAYING_MOO = MOO_STDOUT.trimEnd();
 
 const address = (role: string) => devAccounts.find((a) => a.role === role)?.address as `0x${string}`;
 
-function anvilProcesses(): string[] {
+/**
+ * The anvil processes started with this data dir: they inherit LILYPAD_DATA_DIR from the `lilypad run` that started
+ * them. Other tests, running at the same time, start and stop anvils of their own.
+ */
+function anvilProcesses(dataDir: string): string[] {
+  let pids: string[];
   try {
-    return execFileSync('pgrep', ['-f', 'anvil-linux'], { encoding: 'utf8' })
+    pids = execFileSync('pgrep', ['-f', 'anvil-linux'], { encoding: 'utf8' })
       .trim()
       .split('\n')
       .filter(Boolean);
   } catch {
     return [];
   }
+  return pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`LILYPAD_DATA_DIR=${dataDir}`);
+    } catch {
+      return false; // gone
+    }
+  });
 }
 
 describe('lilypad run against a running devnet', () => {
@@ -136,13 +149,12 @@ describe('lilypad run against a running devnet', () => {
 describe('lilypad run with no network', () => {
   it('starts an embedded network, runs the job and stops everything it started', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'lilypad-e2e-embedded-'));
-    const anvilsBefore = anvilProcesses();
     try {
       const run = await runCli(['run', 'cowsay:v0.0.1', '-i', 'Message=moo'], { LILYPAD_DATA_DIR: dataDir });
       expect(run.code, run.stderr).toBe(0);
       expect(run.stderr).toContain('no network configured');
       expect(run.stdout).toContain(COW_SAYING_MOO);
-      expect(anvilProcesses()).toEqual(anvilsBefore);
+      expect(anvilProcesses(dataDir)).toEqual([]);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

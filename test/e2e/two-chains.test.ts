@@ -81,7 +81,7 @@ beforeAll(async () => {
       /resource provider started[\s\S]*resource provider started/,
     ),
   );
-});
+}, 120_000); // about 5 s alone; generous for a loaded machine running other suites beside it
 
 afterAll(async () => {
   await Promise.all(services.map((service) => stopCli(service)));

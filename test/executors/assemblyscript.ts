@@ -25,7 +25,9 @@ export async function compileAssemblyScript(source: string): Promise<Uint8Array>
       version: string;
     }
   ).version;
-  const key = createHash('sha256').update(`${version}\n${JSON.stringify(OPTIONS)}\n${source}`).digest('hex');
+  const key = createHash('sha256')
+    .update(`${version}\n${JSON.stringify(OPTIONS)}\n${source}`)
+    .digest('hex');
   const cacheDir = join(root, 'build', '.cache', 'assemblyscript');
   const cached = join(cacheDir, `${key}.wasm`);
   try {

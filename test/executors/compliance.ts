@@ -99,7 +99,11 @@ export function runExecutorCompliance(name: string, setup: () => Promise<Complia
       if (!env) ctx.skip(skip);
       return env as NonNullable<typeof env>;
     };
-    const job = (fixture: ComplianceFixture, inputs: Record<string, string>, more: Partial<ExecutionJob> = {}) => ({
+    const job = (
+      fixture: ComplianceFixture,
+      inputs: Record<string, string>,
+      more: Partial<ExecutionJob> = {},
+    ) => ({
       moduleDir: fixture.moduleDir,
       manifest: fixture.manifest,
       inputs: validateInputs(fixture.manifest, inputs),
@@ -163,7 +167,8 @@ export function runExecutorCompliance(name: string, setup: () => Promise<Complia
       const inputsDir = join(work, 'inputs');
       await mkdir(inputsDir, { recursive: true });
       const files = { 'a.txt': 'first file\n', 'b.bin': Buffer.from([0, 1, 2, 255]).toString('latin1') };
-      for (const [file, content] of Object.entries(files)) await writeFile(join(inputsDir, file), content, 'latin1');
+      for (const [file, content] of Object.entries(files))
+        await writeFile(join(inputsDir, file), content, 'latin1');
       const result = await executor.run(job(fixtures.copyInputs, {}, { inputsDir }));
       expect(result.status, result.message).toBe('succeeded');
       const outputs = join(result.bundleDir, 'outputs');

@@ -14,6 +14,7 @@ import {
 import { WasmExecutor } from '../../src/executors/wasm/wasm-executor.js';
 import { validateInputs } from '../../src/modules/inputs.js';
 import { resolveModule } from '../../src/modules/resolve.js';
+import { instructionBudget } from '../../src/resource-provider/resource-provider.js';
 import { assemble, type Func, i32, type ModuleSpec, op, start, wasi } from './wasm-assembler.js';
 import { type Workspace, workspace } from './wasm-jobs.js';
 
@@ -163,6 +164,15 @@ describe('the instruction budget', () => {
   });
 });
 
+describe("the resource provider's budget", () => {
+  it('is what the job creator pays for: (P - fixed price) / price per instruction', () => {
+    const deal = { fixedPrice: 100n, pricePerInstruction: 3n, paymentCollateral: 1_000n };
+    expect(instructionBudget(deal)).toBe(300n);
+    expect(instructionBudget({ ...deal, paymentCollateral: 50n })).toBe(0n);
+    expect(instructionBudget({ ...deal, pricePerInstruction: 0n })).toBeUndefined();
+  });
+});
+
 describe('meterModule', () => {
   const bytes = (spec: ModuleSpec) => assemble(spec);
 
@@ -171,7 +181,11 @@ describe('meterModule', () => {
     const module = await WebAssembly.compile(metered.bytes as BufferSource);
     const exports = WebAssembly.Module.exports(module).map((e) => `${e.name}:${e.kind}`);
     expect(exports).toEqual(
-      expect.arrayContaining([`${INSTRUCTIONS_LEFT_EXPORT}:global`, `${STACK_BYTES_EXPORT}:global`, '_start:function']),
+      expect.arrayContaining([
+        `${INSTRUCTIONS_LEFT_EXPORT}:global`,
+        `${STACK_BYTES_EXPORT}:global`,
+        '_start:function',
+      ]),
     );
     expect(metered.blocks).toBe(3);
     expect(metered.hasStart).toBe(false);

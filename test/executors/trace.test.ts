@@ -87,8 +87,11 @@ describe('trace files', () => {
 
 describe('startSampling', () => {
   it('samples at 0, P, 2P, … until stopped', async () => {
-    let memory = 0;
-    const sampling = startSampling(() => ({ memoryBytes: (memory += 10) }), 20);
+    let reads = 0;
+    const sampling = startSampling(() => {
+      reads++;
+      return { memoryBytes: reads * 10 };
+    }, 20);
     await new Promise((resolve) => setTimeout(resolve, 110));
     const samples = sampling.stop();
     expect(samples.length).toBeGreaterThanOrEqual(3);

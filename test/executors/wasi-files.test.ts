@@ -9,8 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CREATE_COST_BYTES,
   ERRNO,
-  FileLimitReached,
   FILETYPE,
+  FileLimitReached,
   HOST_FD_SLOTS,
   WasiFiles,
 } from '../../src/executors/wasm/wasi-files.js';
@@ -146,11 +146,22 @@ describe('preopens', () => {
 
 describe('what a module sees does not depend on the machine', () => {
   it('lists folders sorted by name, . and .. first, and continues from a cookie', async () => {
-    for (const name of ['zeta', 'Alpha', 'beta', 'émile', '10', '9']) await writeFile(join(dir, 'in', name), name);
+    for (const name of ['zeta', 'Alpha', 'beta', 'émile', '10', '9'])
+      await writeFile(join(dir, 'in', name), name);
     await mkdir(join(dir, 'in', 'sub'));
     const f = files();
     const { entries } = readdir(f, 3);
-    expect(entries.map((e) => e.name)).toEqual(['.', '..', '10', '9', 'Alpha', 'beta', 'sub', 'zeta', 'émile']);
+    expect(entries.map((e) => e.name)).toEqual([
+      '.',
+      '..',
+      '10',
+      '9',
+      'Alpha',
+      'beta',
+      'sub',
+      'zeta',
+      'émile',
+    ]);
     expect(entries.find((e) => e.name === 'sub')?.type).toBe(FILETYPE.DIRECTORY);
     expect(entries.find((e) => e.name === 'beta')?.type).toBe(FILETYPE.REGULAR_FILE);
     expect(entries.map((e) => e.next)).toEqual(entries.map((_, i) => BigInt(i + 1)));
@@ -168,7 +179,13 @@ describe('what a module sees does not depend on the machine', () => {
     const f = files();
     const file = filestat(f, 3, 'a.txt');
     const folder = filestat(f, 3, 'sub');
-    expect(file).toMatchObject({ dev: 1n, type: FILETYPE.REGULAR_FILE, nlink: 1n, size: 3n, times: [FIXED, FIXED, FIXED] });
+    expect(file).toMatchObject({
+      dev: 1n,
+      type: FILETYPE.REGULAR_FILE,
+      nlink: 1n,
+      size: 3n,
+      times: [FIXED, FIXED, FIXED],
+    });
     expect(folder).toMatchObject({ type: FILETYPE.DIRECTORY, size: 0n, times: [FIXED, FIXED, FIXED] });
     if (typeof file === 'number') throw new Error('stat failed');
     // Same path, same inode, in any process on any machine; listing and stat agree.

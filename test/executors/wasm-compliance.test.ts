@@ -17,7 +17,11 @@ runExecutorCompliance('wasm', async () => {
   const binary = await compileAssemblyScriptFile('compliance.as');
   const fixture = async (
     mode: string,
-    more: { args?: ModuleManifest['entry']['args']; env?: Record<string, { input: string }>; inputs?: object } = {},
+    more: {
+      args?: ModuleManifest['entry']['args'];
+      env?: Record<string, { input: string }>;
+      inputs?: object;
+    } = {},
   ): Promise<ComplianceFixture> => {
     const moduleDir = join(dir, mode);
     await mkdir(moduleDir);
@@ -26,7 +30,11 @@ runExecutorCompliance('wasm', async () => {
       version: 'v0',
       description: `compliance fixture: ${mode}`,
       executor: 'wasm',
-      entry: { wasm: 'compliance.wasm', args: [mode, ...(more.args ?? [])], ...(more.env ? { env: more.env } : {}) },
+      entry: {
+        wasm: 'compliance.wasm',
+        args: [mode, ...(more.args ?? [])],
+        ...(more.env ? { env: more.env } : {}),
+      },
       inputs: more.inputs ?? {},
       spec: { cpu: 100, gpu: 0, gpuVram: 0, ram: 256, disk: 16 },
       timeoutSeconds: 30,
@@ -51,5 +59,9 @@ runExecutorCompliance('wasm', async () => {
     flood: await fixture('flood'),
     deterministic: await fixture('deterministic', withMessage),
   };
-  return { executor: new WasmExecutor(), fixtures, teardown: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    executor: new WasmExecutor(),
+    fixtures,
+    teardown: () => rm(dir, { recursive: true, force: true }),
+  };
 });

@@ -47,7 +47,15 @@ const fileFlood = main(
     ...[...op.i32(OUTPUTS_FD), ...op.i32(0), ...op.i32(1000), ...op.i32(3), ...op.i32(OFLAGS_CREAT)],
     ...[...op.i64(RIGHT_FD_WRITE), ...op.i64(0), ...op.i32(0), ...op.i32(1100), ...op.call(0), ...op.drop],
     ...op.loop,
-    ...[...op.i32(1100), ...op.i32Load, ...op.i32(1200), ...op.i32(1), ...op.i32(1300), ...op.call(1), ...op.drop],
+    ...[
+      ...op.i32(1100),
+      ...op.i32Load,
+      ...op.i32(1200),
+      ...op.i32(1),
+      ...op.i32(1300),
+      ...op.call(1),
+      ...op.drop,
+    ],
     ...op.br(0),
     ...op.end,
   ],
@@ -103,7 +111,13 @@ const hostile: Hostile[] = [
     name: 'an output flood',
     spec: {
       ...ordinary,
-      funcs: [{ type: start, export: '_start', body: [...op.loop, ...writeOut(0, 6, 64).body, ...op.br(0), ...op.end] }],
+      funcs: [
+        {
+          type: start,
+          export: '_start',
+          body: [...op.loop, ...writeOut(0, 6, 64).body, ...op.br(0), ...op.end],
+        },
+      ],
     },
     limits: { outputBytes: 10_000 },
     status: 'output-limit',
@@ -173,7 +187,9 @@ describe('hostile modules', () => {
       memory: { min: 1 },
       funcs: [{ type: start, export: '_start', body: [] }],
     });
-    await expect(executor.run(job)).rejects.toThrow(/env\.connect \(function\), wasi_snapshot_preview1\.sock_open/);
+    await expect(executor.run(job)).rejects.toThrow(
+      /env\.connect \(function\), wasi_snapshot_preview1\.sock_open/,
+    );
     expect(existsSync(job.bundleDir)).toBe(false);
     expect((await executor.run(await ws.moduleJob(ordinary))).status).toBe('succeeded');
   });
@@ -207,7 +223,13 @@ describe('the module cannot leave its folders', () => {
     attempts.forEach(([dirFd, path, oflags, rights], i) => {
       const ptr = at(path);
       body.push(
-        ...[...op.i32(3000 + i), ...op.i32(dirFd), ...op.i32(0), ...op.i32(ptr), ...op.i32(Buffer.byteLength(path))],
+        ...[
+          ...op.i32(3000 + i),
+          ...op.i32(dirFd),
+          ...op.i32(0),
+          ...op.i32(ptr),
+          ...op.i32(Buffer.byteLength(path)),
+        ],
         ...[...op.i32(oflags), ...op.i64(rights), ...op.i64(0), ...op.i32(0), ...op.i32(3500)],
         ...[...op.call(1), ...op.i32Store8],
       );

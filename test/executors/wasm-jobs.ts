@@ -45,7 +45,14 @@ export async function workspace(prefix = 'lilypad-wasm-'): Promise<Workspace> {
       const moduleDir = join(dir, 'modules', String(modules++));
       await mkdir(moduleDir, { recursive: true });
       await writeFile(join(moduleDir, 'test.wasm'), spec instanceof Uint8Array ? spec : assemble(spec));
-      return { moduleDir, manifest: manifestFor(), inputs: {}, seed: '0x00', bundleDir: nextBundle(), ...job };
+      return {
+        moduleDir,
+        manifest: manifestFor(),
+        inputs: {},
+        seed: '0x00',
+        bundleDir: nextBundle(),
+        ...job,
+      };
     },
     remove: () => rm(dir, { recursive: true, force: true }),
   };

@@ -129,12 +129,12 @@ describe('strategies and outcomes', () => {
     expect(result.summary.wrongVerdicts).toBe(0);
   });
 
-  it('an absent mediator: the challenge times out, nobody is paid, and its stake is slashed', () => {
+  it('an absent mediator: the challenge times out, nobody is paid, its stake is slashed, then it is not drawn', () => {
     const s = scenario({
       rounds: 1,
       jobsPerRound: 3,
       checkProbability: 1,
-      mediation: { stake: 0.5 },
+      mediation: { stake: 1.5 },
       population: {
         jobCreators: [{ count: 1, strategy: 'check' }],
         resourceProviders: [{ count: 1, strategy: 'cheat', q: 1 }],
@@ -142,11 +142,14 @@ describe('strategies and outcomes', () => {
       },
     });
     const { result, ledger, population } = simulate(s);
-    expect(result.summary.outcomes.TimedOutMediate).toBe(3);
     const mediator = population.mediators[0]?.address as `0x${string}`;
-    // min(stake, F) per missed deadline until the stake is gone: 0.5 LP once.
-    expect(ledger.stakeOf(mediator)).toBe(0n);
-    expect(ledger.totalOf(mediator)).toBe(s.deposit - LP(0.5));
+    // The first challenge times out and costs it min(stake, F) = 1 LP; 0.5 LP left is less than F, so the
+    // contract no longer draws it: the next two challenges are refused and the job creator accepts.
+    expect(result.summary.outcomes.TimedOutMediate).toBe(1);
+    expect(result.summary.challengesRefused).toBe(2);
+    expect(result.summary.outcomes.Accepted).toBe(2);
+    expect(ledger.stakeOf(mediator)).toBe(LP(0.5));
+    expect(ledger.totalOf(mediator)).toBe(s.deposit - LP(1));
     expect(result.summary.escrowInvariantHolds).toBe(true);
   });
 

@@ -14,10 +14,11 @@ export function registerDeploy(program: Command): void {
     .command('deploy')
     .summary('deploy the contracts on an EVM chain and save it as a network profile')
     .description(
-      'Deploy the LP token and the deal contract (wired to the token) on any EVM JSON-RPC endpoint, from the\n' +
-        'WEB3_PRIVATE_KEY account, which receives the whole LP supply. Then write the network profile\n' +
-        '<data dir>/networks/<name>.json (chain id, RPC URL, token, deal contract, and the solver if --solver\n' +
-        'is given), which every command that talks to a network takes with --network <name>.',
+      'Deploy the LP token and the deal contract (wired to the token) on any EVM\n' +
+        'JSON-RPC endpoint, from the WEB3_PRIVATE_KEY account (it receives the whole\n' +
+        'LP supply). Then write the network profile <data dir>/networks/<name>.json\n' +
+        '(chain id, RPC URL, token, deal contract, and the solver if --solver is\n' +
+        'given), which every command that talks to a network takes as --network <name>.',
     )
     .addOption(
       new Option('--rpc <url>', 'the JSON-RPC endpoint of the chain')

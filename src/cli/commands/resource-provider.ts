@@ -45,8 +45,9 @@ export function registerResourceProvider(program: Command): void {
         'signs the deals proposed for them, runs each job in the executor its module names (WASM or\n' +
         'Docker), publishes the result to the directory, submits it on-chain and is paid when the job\n' +
         'creator accepts (or stays silent).\n\n' +
-        'One process can serve several networks at once (--network a --network b): with one key, it keeps\n' +
-        'offers, escrow and deals on each network apart, and runs up to --slots jobs for each of them.',
+        'One process can serve several networks (--network a --network b): with one\n' +
+        'key, it keeps the offers, escrow, deals and state of each network apart, and\n' +
+        'runs up to --slots jobs on each.',
     )
     .addOption(
       new Option(

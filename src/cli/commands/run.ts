@@ -53,9 +53,10 @@ export function registerRun(program: Command): void {
       'Run MODULE as a job creator: sign a job offer, follow the deal, download the result verifying\n' +
         'every block against its CID, accept it on-chain, and print where the result is.\n\n' +
         'MODULE is a name:version from the built-in registry (e.g. cowsay:v0.0.1) or a module folder.\n' +
-        'The network is --network NAME (a profile written by `lilypad deploy`), or the one configured in the\n' +
-        'environment; with none, lilypad uses a `lilypad devnet` running with the same data dir, or else\n' +
-        'starts an embedded local network for this run and stops it after.',
+        'The network is --network NAME (a profile written by `lilypad deploy`), or the\n' +
+        'one configured in the environment. With none, lilypad uses a `lilypad devnet`\n' +
+        'running with the same data dir, or else starts an embedded local network for\n' +
+        'this run and stops it after.',
     )
     .argument('<module>', 'module reference: name:version or a folder holding lilypad.module.json')
     .addOption(networkOption())

@@ -26,7 +26,8 @@ export function registerSolver(program: Command): void {
       'Run a solver: it accepts EIP-712-signed job and resource offers, matches them, collects both\n' +
         'signatures on each deal and submits it on-chain, pushes events to the parties over WebSocket,\n' +
         'and hosts the directory of inputs and results as an IPFS trustless gateway (GET /ipfs/<cid>).\n' +
-        "At start it registers its URL in the users' registry on-chain, where clients find it from its address.",
+        "At start it registers its URL (--url) in the users' registry on-chain, where\n" +
+        'clients find it from its address.',
     )
     .addOption(networkOption())
     .option('--host <host>', 'interface to listen on', '127.0.0.1')

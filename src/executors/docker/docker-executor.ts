@@ -6,14 +6,14 @@
  * through `DeviceRequests`, as `docker run --gpus N` does (the NVIDIA container toolkit serves them).
  *
  * Inputs are mounted read-only at `/inputs`; `/outputs` is the bundle's `outputs/` folder, bind-mounted
- * and measured against the file limit every sampling period and at the end (past it: `file-limit`, and
+ * and measured against the file limit four times a second and at the end (past it: `file-limit`, and
  * no outputs are kept). Symbolic links and other special files left in outputs are removed: a link
  * could point anywhere on this machine. stdout and stderr come from an attach made before the start
  * (the `none` log driver keeps nothing on the daemon's disk) and go to the bundle, cut at the output
  * limit. The container is killed on timeout, cancellation or a limit, and always removed afterwards.
  *
- * The trace (beside the bundle, see trace.ts) holds CPU and memory samples from the stats API at a
- * fixed period from the start. Containers are not metered by instruction: `instructionCount` is 0n.
+ * The trace (beside the bundle, see trace.ts) holds CPU and memory samples from the stats API, placed
+ * on a one-second grid from the container's start by the daemon's own timestamps. Containers are not metered by instruction: `instructionCount` is 0n.
  */
 
 import { chmod, lstat, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import type { DockerModuleManifest, EntryArgument, ModuleManifest } from '../../modules/manifest.js';
 import { LilypadError } from '../../protocol/errors.js';
 import type { ExecutionJob, ExecutionResult, ExecutionStatus, Executor, RunOptions } from '../executor.js';
-import { type ExecutionTrace, startSampling, type TraceSample, writeTrace } from '../trace.js';
+import { type ExecutionTrace, type TraceSample, writeTrace } from '../trace.js';
 import {
   type ContainerCreateBody,
   type DeviceRequest,
@@ -38,10 +38,12 @@ export const DEFAULT_OUTPUT_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_USER = '65534:65534';
 export const DEFAULT_PIDS_LIMIT = 256;
 /**
- * The daemon's stats collector reads a container's cgroup once a second and a stats request waits for
- * its next reading, so sampling faster than this would only repeat values.
+ * The trace's grid. The daemon's stats collector reads a container's cgroup once a second, so a finer
+ * grid would only have gaps.
  */
-export const DEFAULT_SAMPLE_PERIOD_MS = 1000;
+export const SAMPLE_PERIOD_MS = 1000;
+/** How often the outputs are measured against the file limit while the job runs. */
+const FILE_CHECK_PERIOD_MS = 250;
 /** When the manifest asks for 0 MB of RAM. Docker refuses limits under 6 MiB. */
 const DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024;
 const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
@@ -59,7 +61,6 @@ export type DockerExecutorOptions = {
   /** Output limit (stdout + stderr) when the job sets none. */
   outputBytes?: number;
   pidsLimit?: number;
-  samplePeriodMs?: number;
 };
 
 function argumentValue(arg: EntryArgument, inputs: Record<string, string>, where: string): string {
@@ -202,13 +203,11 @@ export class DockerExecutor implements Executor {
   readonly client: DockerClient;
   readonly #outputBytes: number;
   readonly #pidsLimit: number;
-  readonly #samplePeriodMs: number;
 
   constructor(options: DockerExecutorOptions = {}) {
     this.client = options.client ?? new DockerClient();
     this.#outputBytes = options.outputBytes ?? DEFAULT_OUTPUT_BYTES;
     this.#pidsLimit = options.pidsLimit ?? DEFAULT_PIDS_LIMIT;
-    this.#samplePeriodMs = options.samplePeriodMs ?? DEFAULT_SAMPLE_PERIOD_MS;
   }
 
   async run(job: ExecutionJob, options: RunOptions = {}): Promise<ExecutionResult> {
@@ -268,7 +267,7 @@ export class DockerExecutor implements Executor {
     const trace: ExecutionTrace = {
       memoryPeakBytes: ran.memoryPeakBytes,
       wallTimeMs: Math.round(ran.wallTimeMs),
-      samplePeriodMs: this.#samplePeriodMs,
+      samplePeriodMs: SAMPLE_PERIOD_MS,
       samples: ran.samples,
     };
     const result: ExecutionResult = {
@@ -319,21 +318,24 @@ export class DockerExecutor implements Executor {
     };
     const onAbort = () => stop({ status: 'cancelled', exitCode: 130, message: 'cancelled' });
     const outputsDir = join(bundleDir, 'outputs');
-    let memoryPeakBytes = 0;
-    // Each period: one stats sample, and the outputs measured against the file limit.
-    const watch = async (): Promise<Omit<TraceSample, 'tMs'> | undefined> => {
-      const [stats, written] = await Promise.all([this.client.stats(id), outputBytes(outputsDir)]);
-      if (written > limits.fileBytes) {
-        stop({ status: 'file-limit', exitCode: 153, message: `outputs passed ${limits.fileBytes} bytes` });
+    let measuring = false;
+    const measureOutputs = async () => {
+      if (measuring) return;
+      measuring = true;
+      try {
+        if ((await outputBytes(outputsDir)) > limits.fileBytes) {
+          stop({ status: 'file-limit', exitCode: 153, message: `outputs passed ${limits.fileBytes} bytes` });
+        }
+      } catch {
+        // the job is changing its outputs under us: the next check, or the one at the end, counts
+      } finally {
+        measuring = false;
       }
-      const memoryBytes = stats.memory_stats.usage;
-      if (memoryBytes === undefined) return undefined; // the container has stopped
-      memoryPeakBytes = Math.max(memoryPeakBytes, memoryBytes, stats.memory_stats.max_usage ?? 0);
-      return { cpu: Math.round(stats.cpu_stats.cpu_usage.total_usage / 1e6), memoryBytes };
     };
 
-    let sampling: { stop(): TraceSample[] } | undefined;
+    const stats = new StatsRecorder(this.client, id);
     let timer: NodeJS.Timeout | undefined;
+    let fileCheck: NodeJS.Timeout | undefined;
     const stdout = await open(join(bundleDir, 'stdout'), 'w');
     const stderr = await open(join(bundleDir, 'stderr'), 'w');
     let frames: AsyncGenerator<LogFrame> | undefined;
@@ -348,7 +350,8 @@ export class DockerExecutor implements Executor {
       }
       const started = performance.now();
       options.onProgress?.({ type: 'execution:started', kind: 'docker' });
-      sampling = startSampling(watch, this.#samplePeriodMs);
+      stats.start();
+      fileCheck = setInterval(measureOutputs, FILE_CHECK_PERIOD_MS);
       timer = setTimeout(
         () =>
           stop({ status: 'timed-out', exitCode: 124, message: `timed out after ${limits.wallTimeMs} ms` }),
@@ -371,7 +374,7 @@ export class DockerExecutor implements Executor {
       }
       const exit = await this.client.waitContainer(id);
       const wallTimeMs = performance.now() - started;
-      const samples = sampling.stop();
+      await stats.stop();
       const state = (await this.client.inspectContainer(id)).State;
       let outcome: Outcome;
       if (stopped) outcome = stopped;
@@ -382,14 +385,62 @@ export class DockerExecutor implements Executor {
         const error = exit.Error?.Message || state.Error;
         if (error) outcome.message = error;
       }
-      return { outcome, samples, memoryPeakBytes, wallTimeMs };
+      const samples = stats.samples(Date.parse(state.StartedAt), SAMPLE_PERIOD_MS);
+      return { outcome, samples, memoryPeakBytes: stats.memoryPeakBytes, wallTimeMs };
     } finally {
-      sampling?.stop();
       clearTimeout(timer);
+      clearInterval(fileCheck);
       options.signal?.removeEventListener('abort', onAbort);
+      await stats.stop();
       await frames?.return(undefined).catch(() => {});
       await Promise.all([stdout.close(), stderr.close()]);
     }
+  }
+}
+
+/**
+ * Follows the stats stream of a running container. The daemon reads the container's cgroup about once
+ * a second and stamps each reading with its time (`read`), so a sample is placed by that stamp rather
+ * than by when it arrived; `samples` puts the readings on the trace's grid of `tMs = k × period`.
+ */
+class StatsRecorder {
+  memoryPeakBytes = 0;
+  readonly #client: DockerClient;
+  readonly #id: string;
+  readonly #readings: { readAtMs: number; cpu: number; memoryBytes: number }[] = [];
+  readonly #abort = new AbortController();
+  #following: Promise<void> | undefined;
+
+  constructor(client: DockerClient, id: string) {
+    this.#client = client;
+    this.#id = id;
+  }
+
+  start(): void {
+    this.#following = (async () => {
+      for await (const stats of await this.#client.streamStats(this.#id, { signal: this.#abort.signal })) {
+        const memoryBytes = stats.memory_stats.usage;
+        if (memoryBytes === undefined) continue; // the container has stopped
+        const cpu = Math.round(stats.cpu_stats.cpu_usage.total_usage / 1e6);
+        this.#readings.push({ readAtMs: Date.parse(stats.read), cpu, memoryBytes });
+        this.memoryPeakBytes = Math.max(this.memoryPeakBytes, memoryBytes, stats.memory_stats.max_usage ?? 0);
+      }
+    })().catch(() => {}); // a broken stats stream leaves a gap in the trace, the job goes on
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#following;
+  }
+
+  /** The readings at `tMs = k × periodMs` after `startedAtMs` (the daemon's clock), one per k. */
+  samples(startedAtMs: number, periodMs: number): TraceSample[] {
+    const byTick = new Map<number, TraceSample>();
+    for (const { readAtMs, cpu, memoryBytes } of this.#readings) {
+      const tMs = Math.max(0, Math.round((readAtMs - startedAtMs) / periodMs)) * periodMs;
+      if (Number.isFinite(tMs) && !byTick.has(tMs)) byTick.set(tMs, { tMs, cpu, memoryBytes });
+    }
+    return [...byTick.values()].sort((x, y) => x.tMs - y.tMs);
   }
 }
 

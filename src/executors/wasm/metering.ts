@@ -32,12 +32,15 @@
  * Nothing is renumbered: the globals are appended after the existing ones, no function is added, the
  * locals that hold a frame's top, memory.grow's result and the counter (kept in a local between its
  * store and its test, which costs a third less than reading the global back) are appended after the
- * existing locals. A start section is removed
- * and its function exported as `lilypad:start`, so the host can set the budget before it runs (what the
- * start section would do at instantiation, the host does right after it). Instructions outside the
- * supported set (WebAssembly 2.0: MVP, sign extension, saturating conversions, bulk memory, reference
- * types, multi-value, SIMD) are refused with a MeteringError naming them: exceptions, tail calls,
- * threads, GC.
+ * existing locals. A start section is removed and its function exported as `lilypad:start`, so the host
+ * can set the budget before it runs (what the start section would do at instantiation, the host does
+ * right after it). Instructions outside the supported set (WebAssembly 2.0: MVP, sign extension,
+ * saturating conversions, bulk memory, reference types, multi-value, SIMD) are refused with a
+ * MeteringError naming them: exceptions, tail calls, threads, GC.
+ *
+ * Known limits of "an instruction is 1": `memory.fill`/`memory.copy` cost 1 whatever their size (the
+ * wall-time limit still bounds them), and a function with a very deep operand stack has a real frame
+ * larger than its estimate (V8's own stack overflow then stops it, reported as such).
  */
 import { LilypadError } from '../../protocol/errors.js';
 import { ByteWriter, Reader, sleb, uleb } from './binary.js';
@@ -93,20 +96,20 @@ const OP = {
 } as const;
 
 const UNSUPPORTED: Record<number, string> = {
-  0x06: 'exception handling (try)',
-  0x07: 'exception handling (catch)',
-  0x08: 'exception handling (throw)',
-  0x09: 'exception handling (rethrow)',
-  0x0a: 'exception handling (throw_ref)',
-  0x12: 'tail calls (return_call)',
-  0x13: 'tail calls (return_call_indirect)',
-  0x14: 'typed function references (call_ref)',
-  0x15: 'tail calls (return_call_ref)',
-  0x18: 'exception handling (delegate)',
-  0x19: 'exception handling (catch_all)',
-  0x1f: 'exception handling (try_table)',
-  0xfb: 'garbage collection',
-  0xfe: 'threads (atomics)',
+  6: 'exception handling (try)',
+  7: 'exception handling (catch)',
+  8: 'exception handling (throw)',
+  9: 'exception handling (rethrow)',
+  10: 'exception handling (throw_ref)',
+  18: 'tail calls (return_call)',
+  19: 'tail calls (return_call_indirect)',
+  20: 'typed function references (call_ref)',
+  21: 'tail calls (return_call_ref)',
+  24: 'exception handling (delegate)',
+  25: 'exception handling (catch_all)',
+  31: 'exception handling (try_table)',
+  251: 'garbage collection',
+  254: 'threads (atomics)',
 };
 
 type FuncType = { params: number[] };

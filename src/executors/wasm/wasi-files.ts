@@ -417,7 +417,7 @@ export class WasiFiles {
       const handle = this.#handle(fd);
       if (!handle.isPreopen) fail(ERRNO.BADF);
       const name = Buffer.from(handle.preopen.guestPath);
-      if ((length >>> 0) < name.length) fail(ERRNO.NAMETOOLONG);
+      if (length >>> 0 < name.length) fail(ERRNO.NAMETOOLONG);
       this.#bytes(ptr >>> 0, name.length).set(name);
       return ERRNO.SUCCESS;
     });
@@ -613,7 +613,11 @@ export class WasiFiles {
       const entries = [
         { name: '.', type: FILETYPE.DIRECTORY, parts: dir.parts },
         { name: '..', type: FILETYPE.DIRECTORY, parts: dir.parts.slice(0, -1) },
-        ...listed.map((entry) => ({ name: entry.name, type: filetype(entry), parts: [...dir.parts, entry.name] })),
+        ...listed.map((entry) => ({
+          name: entry.name,
+          type: filetype(entry),
+          parts: [...dir.parts, entry.name],
+        })),
       ];
       let used = 0;
       for (let i = Number(cookie); i < entries.length && used < length; i++) {
@@ -675,7 +679,9 @@ export class WasiFiles {
           handle.writable = false;
         } else if (stats.isFile()) {
           if (oflags & OFLAGS.DIRECTORY) fail(ERRNO.NOTDIR);
-          const flags = (wantsWrite ? constants.O_RDWR : constants.O_RDONLY) | (oflags & OFLAGS.TRUNC ? constants.O_TRUNC : 0);
+          const flags =
+            (wantsWrite ? constants.O_RDWR : constants.O_RDONLY) |
+            (oflags & OFLAGS.TRUNC ? constants.O_TRUNC : 0);
           handle.hostFd = this.#openHost(hostPath as string, flags);
         } else {
           fail(ERRNO.NOTSUP); // devices, pipes, sockets

@@ -12,8 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import { writeSync } from 'node:fs';
-import type { WasmImports, WasmMemory } from './wasm-api.js';
 import { ERRNO, FILETYPE, type Preopen, WasiFiles } from './wasi-files.js';
+import type { WasmImports, WasmMemory } from './wasm-api.js';
 
 const RIGHT_FD_READ = 1n << 1n;
 const RIGHT_FD_WRITE = 1n << 6n;
@@ -179,7 +179,11 @@ export class Wasi {
   #pollOneoff(inArg: number, outArg: number, countArg: number, neventsArg: number): number {
     const [inPtr, outPtr, count, neventsPtr] = [inArg >>> 0, outArg >>> 0, countArg >>> 0, neventsArg >>> 0];
     if (count === 0) return ERRNO.INVAL;
-    if (!this.#inBounds(inPtr, count * 48) || !this.#inBounds(outPtr, count * 32) || !this.#inBounds(neventsPtr, 4))
+    if (
+      !this.#inBounds(inPtr, count * 48) ||
+      !this.#inBounds(outPtr, count * 32) ||
+      !this.#inBounds(neventsPtr, 4)
+    )
       return ERRNO.FAULT;
     const dv = this.#view();
     for (let i = 0; i < count; i++) {
@@ -308,12 +312,16 @@ export class Wasi {
           fdPtr: number,
         ) => files.path_open(fd, lookup, path, len, oflags, base, inheriting, fdflags, fdPtr),
       ),
-      path_readlink: onFd(ERRNO.NOTDIR, (fd, path: number, len: number) => files.path_readlink(fd, path, len)),
+      path_readlink: onFd(ERRNO.NOTDIR, (fd, path: number, len: number) =>
+        files.path_readlink(fd, path, len),
+      ),
       path_remove_directory: onFd(ERRNO.NOTDIR, (fd, path: number, len: number) =>
         files.path_remove_directory(fd, path, len),
       ),
-      path_rename: onFd(ERRNO.NOTDIR, (fd, from: number, fromLen: number, toFd: number, to: number, toLen: number) =>
-        stdio(toFd) ? ERRNO.NOTDIR : files.path_rename(fd, from, fromLen, toFd, to, toLen),
+      path_rename: onFd(
+        ERRNO.NOTDIR,
+        (fd, from: number, fromLen: number, toFd: number, to: number, toLen: number) =>
+          stdio(toFd) ? ERRNO.NOTDIR : files.path_rename(fd, from, fromLen, toFd, to, toLen),
       ),
       path_symlink: () => ERRNO.NOTSUP,
       path_unlink_file: onFd(ERRNO.NOTDIR, (fd, path: number, len: number) =>

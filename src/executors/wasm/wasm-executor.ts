@@ -7,6 +7,10 @@
  *
  * Modules are instrumented and compiled once per process, cached by file hash, memory limit and
  * metering, so a job pays only for an instance and its own run.
+ *
+ * The trace's samples read the module's memory as the job thread last published it: at start, at every
+ * WASI call and at the end (a thread busy in WebAssembly cannot be asked). CPU is not sampled: the job
+ * thread is busy for the whole run, and the instruction count is the exact measure of its work.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
@@ -18,9 +22,9 @@ import type { ExecutionJob, ExecutionResult, Executor, RunOptions } from '../exe
 import { type ExecutionTrace, startSampling, TRACE_SAMPLE_PERIOD_MS, writeTrace } from '../trace.js';
 import { limitMemory, MemoryLimitError, WASM_PAGE_BYTES } from './binary.js';
 import { meterModule, UNLIMITED_INSTRUCTIONS } from './metering.js';
-import type { WasmApi, WasmModule } from './wasm-api.js';
 import { WASI_FUNCTIONS } from './wasi.js';
 import type { Preopen } from './wasi-files.js';
+import type { WasmApi, WasmModule } from './wasm-api.js';
 import { jobSharedMemory, type PoolOutcome, WorkerPool } from './worker-pool.js';
 
 /** What clocks read inside a module: 2000-01-01T00:00:00Z, in nanoseconds. */
@@ -169,7 +173,8 @@ async function inputsFolder(inputsDir: string | undefined): Promise<string | und
   const path = await realpath(inputsDir).catch((error: unknown) => {
     throw new LilypadError(`the job's inputs folder ${inputsDir} cannot be read`, { cause: error });
   });
-  if (!(await stat(path)).isDirectory()) throw new LilypadError(`the job's inputs ${inputsDir} is not a folder`);
+  if (!(await stat(path)).isDirectory())
+    throw new LilypadError(`the job's inputs ${inputsDir} is not a folder`);
   return path;
 }
 
@@ -297,7 +302,9 @@ export class WasmExecutor implements Executor {
           memoryMaxBytes: prepared.memoryMaxBytes,
           preopens,
           fileBytes: job.limits?.fileBytes ?? job.manifest.spec.disk * MIB,
-          instructionBudget: this.#metering ? (job.limits?.instructions ?? UNLIMITED_INSTRUCTIONS) : undefined,
+          instructionBudget: this.#metering
+            ? (job.limits?.instructions ?? UNLIMITED_INSTRUCTIONS)
+            : undefined,
           shared,
         },
         {

@@ -87,7 +87,11 @@ export class WorkerPool {
     const worker = new Worker(await workerEntry(), {
       execArgv: [],
       // The module's memory is not on the JS heap; this bounds only the glue.
-      resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16, stackSizeMb: STACK_SIZE_MB },
+      resourceLimits: {
+        maxOldGenerationSizeMb: 64,
+        maxYoungGenerationSizeMb: 16,
+        stackSizeMb: STACK_SIZE_MB,
+      },
     });
     const thread: Thread = { worker, jobs: 0, exited: Promise.resolve() };
     thread.exited = new Promise<void>((done) =>
@@ -123,7 +127,9 @@ export class WorkerPool {
       thread = this.#idle.pop() ?? (await this.#spawn());
     } catch (error) {
       this.#busy--;
-      throw new LilypadError(`could not start a WASM job thread: ${(error as Error).message}`, { cause: error });
+      throw new LilypadError(`could not start a WASM job thread: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     const { worker } = thread;
     worker.ref();
@@ -147,7 +153,8 @@ export class WorkerPool {
         reject(error);
       };
       const timer = setTimeout(
-        () => settle({ status: 'timed-out', exitCode: 124, message: `timed out after ${options.wallTimeMs} ms` }),
+        () =>
+          settle({ status: 'timed-out', exitCode: 124, message: `timed out after ${options.wallTimeMs} ms` }),
         options.wallTimeMs,
       );
       const onAbort = () => settle({ status: 'cancelled', exitCode: 130, message: 'cancelled' });
@@ -163,11 +170,13 @@ export class WorkerPool {
       };
       const onError = (error: Error) => {
         // Before the module started it is our failure, not the job's.
-        if (!started) fail(new LilypadError(`the WASM job thread failed to start: ${error.message}`, { cause: error }));
+        if (!started)
+          fail(new LilypadError(`the WASM job thread failed to start: ${error.message}`, { cause: error }));
         else settle({ status: 'failed', exitCode: 134, message: `job thread error: ${error.message}` });
       };
       const onExit = (code: number) => {
-        if (!started) fail(new LilypadError(`the WASM job thread exited (${code}) before starting the module`));
+        if (!started)
+          fail(new LilypadError(`the WASM job thread exited (${code}) before starting the module`));
         else settle({ status: 'failed', exitCode: 134, message: `job thread exited with ${code}` });
       };
       if (options.signal?.aborted) return onAbort();

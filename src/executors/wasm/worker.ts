@@ -15,9 +15,9 @@ import {
   STACK_LIMIT_BYTES,
   START_EXPORT,
 } from './metering.js';
-import type { WasmApi, WasmGlobal, WasmInstance, WasmMemory, WasmModule } from './wasm-api.js';
 import { OutputLimitReached, ProcExit, Wasi } from './wasi.js';
 import { FileLimitReached, type Preopen } from './wasi-files.js';
+import type { WasmApi, WasmGlobal, WasmInstance, WasmMemory, WasmModule } from './wasm-api.js';
 
 export type WorkerJob = {
   module: WasmModule;
@@ -132,7 +132,11 @@ function execute(job: WorkerJob, shared: Int32Array): Finished & { memory?: Wasm
   return { ...ended, ...counted(), memory };
 }
 
-type Meter = { left?: WasmGlobal | undefined; stack?: WasmGlobal | undefined; growFailed?: WasmGlobal | undefined };
+type Meter = {
+  left?: WasmGlobal | undefined;
+  stack?: WasmGlobal | undefined;
+  growFailed?: WasmGlobal | undefined;
+};
 
 function classify(error: unknown, job: WorkerJob, memory: WasmMemory, meter: Meter): Finished {
   const { left, stack, growFailed } = meter;
