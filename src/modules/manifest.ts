@@ -94,7 +94,10 @@ const dockerEntry = z.strictObject({
   image: z
     .string()
     .regex(DOCKER_IMAGE, 'must be pinned by digest: "sha256:<64 hex>" or "name@sha256:<64 hex>", not a tag'),
-  /** The container's command (Docker's Cmd): the whole argv, or the arguments of the image's entrypoint. */
+  /**
+   * The container's command (Docker's Cmd): the whole argv, or the arguments of the image's entrypoint
+   * when it has one; empty for the image's own command.
+   */
   args: entryArgs,
   env: entryEnv,
   /** Who the command runs as; the default is nobody (65534:65534). "0:0" only if the image needs root. */

@@ -93,30 +93,32 @@ export class Market {
   // ---- offers arriving ----------------------------------------------------------------------------
 
   addJobOffer(input: { id: Hex; signed: SignedJobOffer; createdAt: number }): JobOfferOutcome {
-    if (this.#store.jobOfferStatus(input.id)) {
-      const existing = this.#store.getJobOffer(input.id) as StoredJobOffer;
-      return { id: input.id, created: false, status: existing.status, dealId: existing.dealId };
-    }
+    if (this.#book.getJob(input.id)) return { id: input.id, created: false, status: 'queued', dealId: null };
     const job: StoredJobOffer = { ...input, status: 'queued', dealId: null, reason: null };
     const now = this.#nowSeconds();
     const resource = this.#book.bestResourceFor(job.signed.offer, now);
-    if (resource) {
-      const deal = this.#propose(job, resource, { newJob: true });
-      return { id: job.id, created: true, status: 'matched', dealId: deal.id };
+    // The insert comes first: when it is ignored (an offer seen before), nothing else is written.
+    const done = resource ? this.#propose(job, resource, { newJob: true }) : this.#queue(job, { newJob: true });
+    if (done === undefined) {
+      const existing = this.#store.getJobOffer(input.id) as StoredJobOffer;
+      return { id: input.id, created: false, status: existing.status, dealId: existing.dealId };
     }
-    this.#queue(job, { newJob: true });
-    return { id: job.id, created: true, status: 'queued', dealId: null };
+    return resource
+      ? { id: job.id, created: true, status: 'matched', dealId: (done as StoredDeal).id }
+      : { id: job.id, created: true, status: 'queued', dealId: null };
   }
 
   addResourceOffer(input: { id: Hex; signed: SignedResourceOffer; createdAt: number }): ResourceOfferOutcome {
-    const existing = this.#store.resourceOfferStatus(input.id);
-    if (existing) {
-      const stored = this.#store.getResourceOffer(input.id) as StoredResourceOffer;
-      return { id: input.id, created: false, status: stored.status, dealId: stored.dealId };
-    }
+    if (this.#book.hasResource(input.id)) return { id: input.id, created: false, status: 'open', dealId: null };
     const resource: StoredResourceOffer = { ...input, status: 'open', dealId: null };
-    const deal = this.#open(resource, { newResource: true });
-    return { id: resource.id, created: true, status: deal ? 'busy' : 'open', dealId: deal?.id ?? null };
+    const done = this.#open(resource, { newResource: true });
+    if (done === undefined) {
+      const existing = this.#store.getResourceOffer(input.id) as StoredResourceOffer;
+      return { id: input.id, created: false, status: existing.status, dealId: existing.dealId };
+    }
+    return done === 'open'
+      ? { id: resource.id, created: true, status: 'open', dealId: null }
+      : { id: resource.id, created: true, status: 'busy', dealId: done.id };
   }
 
   // ---- offers coming back -------------------------------------------------------------------------
@@ -266,30 +268,38 @@ export class Market {
 
   // ---- internals ----------------------------------------------------------------------------------
 
-  #queue(job: StoredJobOffer, created: { newJob?: boolean } = {}): void {
+  /** Queues a job; with `newJob`, returns undefined when the store already had it (nothing done). */
+  #queue(job: StoredJobOffer, created: { newJob?: boolean } = {}): true | undefined {
     const reason = this.#book.explain(job.signed.offer, this.#nowSeconds());
     const queued: StoredJobOffer = { ...job, status: 'queued', dealId: null, reason };
-    if (created.newJob) this.#store.addJobOffer(queued);
-    else this.#store.updateJobOffer(job.id, { status: 'queued', dealId: null, reason });
+    if (created.newJob) {
+      if (!this.#store.addJobOffer(queued)) return undefined;
+    } else this.#store.updateJobOffer(job.id, { status: 'queued', dealId: null, reason });
     this.#book.addJob(queued);
     this.#options.publish([job.signed.offer.jobCreator], { type: 'job:queued', jobOfferId: job.id, reason });
+    return true;
   }
 
-  /** An offer that opens serves the oldest waiting job it fits, or joins the book. */
-  #open(resource: StoredResourceOffer, created: { newResource?: boolean } = {}): StoredDeal | undefined {
+  /**
+   * An offer that opens serves the oldest waiting job it fits, or joins the book. With `newResource`,
+   * returns undefined when the store already had it (nothing done).
+   */
+  #open(resource: StoredResourceOffer, created: { newResource?: boolean } = {}): StoredDeal | 'open' | undefined {
     const job = this.#book.bestJobFor(resource.signed.offer, this.#nowSeconds());
     if (job) return this.#propose(job, resource, created);
-    if (created.newResource) this.#store.addResourceOffer(resource);
-    else this.#store.updateResourceOffer(resource.id, { status: 'open', dealId: null });
+    if (created.newResource) {
+      if (!this.#store.addResourceOffer(resource)) return undefined;
+    } else this.#store.updateResourceOffer(resource.id, { status: 'open', dealId: null });
     this.#book.addResource(resource);
-    return undefined;
+    return 'open';
   }
 
+  /** Proposes the deal of two offers; undefined when a new offer turns out to be in the store already. */
   #propose(
     job: StoredJobOffer,
     resource: StoredResourceOffer,
     created: { newJob?: boolean; newResource?: boolean } = {},
-  ): StoredDeal {
+  ): StoredDeal | undefined {
     const deal = deriveDeal({
       jobOffer: job.signed.offer,
       jobOfferId: job.id,
@@ -297,6 +307,14 @@ export class Market {
       resourceOfferId: resource.id,
     });
     const id = this.#options.hashes.dealId(deal);
+    // A new offer is inserted first, so that a duplicate stops everything before anything is written.
+    if (created.newJob) {
+      if (!this.#store.addJobOffer({ ...job, status: 'matched', dealId: id, reason: null })) return undefined;
+    } else if (created.newResource) {
+      if (!this.#store.addResourceOffer({ ...resource, status: 'busy', dealId: id })) return undefined;
+    }
+    if (!created.newJob) this.#store.updateJobOffer(job.id, { status: 'matched', dealId: id, reason: null });
+    if (!created.newResource) this.#store.updateResourceOffer(resource.id, { status: 'busy', dealId: id });
     const now = Date.now();
     const stored: StoredDeal = {
       id,
@@ -315,10 +333,6 @@ export class Market {
       proposedAt: now,
       updatedAt: now,
     };
-    if (created.newJob) this.#store.addJobOffer({ ...job, status: 'matched', dealId: id, reason: null });
-    else this.#store.updateJobOffer(job.id, { status: 'matched', dealId: id, reason: null });
-    if (created.newResource) this.#store.addResourceOffer({ ...resource, status: 'busy', dealId: id });
-    else this.#store.updateResourceOffer(resource.id, { status: 'busy', dealId: id });
     this.#store.addDeal(stored);
     this.#book.removeJob(job.id);
     this.#book.removeResource(resource.id);

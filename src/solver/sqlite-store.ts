@@ -22,15 +22,17 @@ import type {
   Upload,
 } from './store.js';
 
+const ACTIVE = "status NOT IN ('settled', 'cancelled')";
+
+// Indexes are chosen for the write path: a matched offer or a new deal touches only the indexes it must
+// (the partial ones hold just the open offers, waiting jobs, active deals and content to collect).
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS job_offers (
   id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, reason TEXT, created_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS job_offers_status ON job_offers (status, created_at);
 CREATE TABLE IF NOT EXISTS resource_offers (
   id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, created_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS resource_offers_status ON resource_offers (status, created_at);
 CREATE TABLE IF NOT EXISTS deals (
   id TEXT PRIMARY KEY, body TEXT NOT NULL, job_offer_id TEXT NOT NULL, resource_offer_id TEXT NOT NULL,
   job_creator TEXT NOT NULL, resource_provider TEXT NOT NULL,
@@ -38,20 +40,28 @@ CREATE TABLE IF NOT EXISTS deals (
   agree_tx TEXT, result_cid TEXT, instruction_count TEXT, cost TEXT, reason TEXT,
   proposed_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, collected INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS deals_status ON deals (status);
 CREATE TABLE IF NOT EXISTS uploads (
   cid TEXT NOT NULL, deal_id TEXT NOT NULL, uploader TEXT NOT NULL, bytes INTEGER NOT NULL, created_at INTEGER NOT NULL,
   PRIMARY KEY (cid, deal_id)
 );
-CREATE INDEX IF NOT EXISTS uploads_deal ON uploads (deal_id);
-CREATE INDEX IF NOT EXISTS uploads_uploader ON uploads (uploader);
 CREATE TABLE IF NOT EXISTS events (
   address TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_address ON events (address, seq);
-CREATE INDEX IF NOT EXISTS events_created ON events (created_at);
 CREATE TABLE IF NOT EXISTS event_seqs (address TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+const INDEXES = `
+DROP INDEX IF EXISTS job_offers_status;
+DROP INDEX IF EXISTS resource_offers_status;
+DROP INDEX IF EXISTS deals_status;
+CREATE INDEX IF NOT EXISTS job_offers_queued ON job_offers (created_at) WHERE status = 'queued';
+CREATE INDEX IF NOT EXISTS resource_offers_open ON resource_offers (created_at) WHERE status = 'open';
+CREATE INDEX IF NOT EXISTS deals_active ON deals (proposed_at) WHERE ${ACTIVE};
+CREATE INDEX IF NOT EXISTS deals_to_collect ON deals (updated_at) WHERE NOT ${ACTIVE} AND collected = 0;
+CREATE INDEX IF NOT EXISTS uploads_deal ON uploads (deal_id);
+CREATE INDEX IF NOT EXISTS uploads_uploader ON uploads (uploader);
+CREATE INDEX IF NOT EXISTS events_address ON events (address, seq);
 `;
 
 type JobOfferRow = {
@@ -115,12 +125,32 @@ const bigintFields = new Set([
   'paymentCollateral',
 ]);
 
-const toJson = (value: unknown) =>
-  JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v));
+/** JSON with bigints as decimal strings; faster than JSON.stringify with a replacer. */
+export function toJson(value: unknown): string {
+  switch (typeof value) {
+    case 'bigint':
+      return `"${value}"`;
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+    case 'boolean':
+      return String(value);
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return `[${value.map(toJson).join(',')}]`;
+      let out = '';
+      for (const [key, item] of Object.entries(value)) {
+        if (item === undefined) continue;
+        out += `${out ? ',' : ''}${JSON.stringify(key)}:${toJson(item)}`;
+      }
+      return `{${out}}`;
+    }
+    default:
+      return 'null';
+  }
+}
 const fromJson = <T>(text: string): T =>
   JSON.parse(text, (key, v) => (bigintFields.has(key) && typeof v === 'string' ? BigInt(v) : v)) as T;
-
-const ACTIVE = "status NOT IN ('settled', 'cancelled')";
 
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
@@ -139,6 +169,7 @@ export class SqliteStore implements Store {
     if (!dealColumnNames.includes('collected')) {
       this.#db.exec('ALTER TABLE deals ADD COLUMN collected INTEGER NOT NULL DEFAULT 0');
     }
+    this.#db.exec(INDEXES);
   }
 
   #sql(sql: string): Database.Statement {
@@ -166,19 +197,16 @@ export class SqliteStore implements Store {
     return row && jobOfferFromRow(row);
   }
 
-  jobOfferStatus(id: Hex): JobOfferStatus | undefined {
-    return (this.#sql('SELECT status FROM job_offers WHERE id = ?').get(id) as { status: JobOfferStatus } | undefined)
-      ?.status;
-  }
-
   updateJobOffer(id: Hex, patch: Partial<Pick<StoredJobOffer, 'status' | 'dealId' | 'reason'>>): void {
     this.#update('job_offers', id, { status: patch.status, deal_id: patch.dealId, reason: patch.reason });
   }
 
   jobOffersWithStatus(status: JobOfferStatus): StoredJobOffer[] {
-    const rows = this.#sql('SELECT * FROM job_offers WHERE status = ? ORDER BY created_at, id').all(
-      status,
-    ) as JobOfferRow[];
+    const rows = this.#sql(
+      status === 'queued'
+        ? "SELECT * FROM job_offers WHERE status = 'queued' ORDER BY created_at, id"
+        : 'SELECT * FROM job_offers WHERE status = ? ORDER BY created_at, id',
+    ).all(...(status === 'queued' ? [] : [status])) as JobOfferRow[];
     return rows.map(jobOfferFromRow);
   }
 
@@ -197,22 +225,16 @@ export class SqliteStore implements Store {
     return row && resourceOfferFromRow(row);
   }
 
-  resourceOfferStatus(id: Hex): ResourceOfferStatus | undefined {
-    return (
-      this.#sql('SELECT status FROM resource_offers WHERE id = ?').get(id) as
-        | { status: ResourceOfferStatus }
-        | undefined
-    )?.status;
-  }
-
   updateResourceOffer(id: Hex, patch: Partial<Pick<StoredResourceOffer, 'status' | 'dealId'>>): void {
     this.#update('resource_offers', id, { status: patch.status, deal_id: patch.dealId });
   }
 
   resourceOffersWithStatus(status: ResourceOfferStatus): StoredResourceOffer[] {
-    const rows = this.#sql('SELECT * FROM resource_offers WHERE status = ? ORDER BY created_at, id').all(
-      status,
-    ) as ResourceOfferRow[];
+    const rows = this.#sql(
+      status === 'open'
+        ? "SELECT * FROM resource_offers WHERE status = 'open' ORDER BY created_at, id"
+        : 'SELECT * FROM resource_offers WHERE status = ? ORDER BY created_at, id',
+    ).all(...(status === 'open' ? [] : [status])) as ResourceOfferRow[];
     return rows.map(resourceOfferFromRow);
   }
 
@@ -283,7 +305,8 @@ export class SqliteStore implements Store {
 
   dealsToKeep(since: number): StoredDeal[] {
     const rows = this.#sql(
-      `SELECT * FROM deals WHERE ${ACTIVE} OR (collected = 0 AND updated_at >= ?) ORDER BY proposed_at, id`,
+      `SELECT * FROM deals WHERE ${ACTIVE}
+       UNION ALL SELECT * FROM deals WHERE NOT ${ACTIVE} AND collected = 0 AND updated_at >= ?`,
     ).all(since) as DealRow[];
     return rows.map(dealFromRow);
   }
@@ -320,13 +343,18 @@ export class SqliteStore implements Store {
   }
 
   pruneEvents(before: number): void {
+    // Events are appended in time order, so the old ones are the rows before the first recent one.
+    const first = this.#sql('SELECT rowid FROM events WHERE created_at >= ? ORDER BY rowid LIMIT 1').get(before) as
+      | { rowid: number }
+      | undefined;
+    const end = first?.rowid ?? Number.MAX_SAFE_INTEGER;
     this.transaction(() => {
       this.#sql(
         `INSERT INTO event_seqs (address, seq)
-           SELECT address, MAX(seq) FROM events WHERE created_at < ? GROUP BY address
+           SELECT address, MAX(seq) FROM events WHERE rowid < ? GROUP BY address
          ON CONFLICT (address) DO UPDATE SET seq = MAX(seq, excluded.seq)`,
-      ).run(before);
-      this.#sql('DELETE FROM events WHERE created_at < ?').run(before);
+      ).run(end);
+      this.#sql('DELETE FROM events WHERE rowid < ?').run(end);
     });
   }
 

@@ -57,15 +57,15 @@ export type StoredEvent = { address: Address; seq: number; body: string; created
 export type Upload = { cid: string; dealId: Hex; uploader: Address; bytes: number };
 
 export interface Store {
+  /** Returns false (and changes nothing) when an offer with this id is already stored. */
   addJobOffer(offer: StoredJobOffer): boolean;
   getJobOffer(id: Hex): StoredJobOffer | undefined;
-  jobOfferStatus(id: Hex): JobOfferStatus | undefined;
   updateJobOffer(id: Hex, patch: Partial<Pick<StoredJobOffer, 'status' | 'dealId' | 'reason'>>): void;
   jobOffersWithStatus(status: JobOfferStatus): StoredJobOffer[];
 
+  /** Returns false (and changes nothing) when an offer with this id is already stored. */
   addResourceOffer(offer: StoredResourceOffer): boolean;
   getResourceOffer(id: Hex): StoredResourceOffer | undefined;
-  resourceOfferStatus(id: Hex): ResourceOfferStatus | undefined;
   updateResourceOffer(id: Hex, patch: Partial<Pick<StoredResourceOffer, 'status' | 'dealId'>>): void;
   resourceOffersWithStatus(status: ResourceOfferStatus): StoredResourceOffer[];
 
