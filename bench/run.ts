@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: runs every `bench/*.bench.ts`, merges their figures into one flat object, writes
  * `bench/results.json` and `bench/results.md`, and prints the table. Each bench module exports
- * `name` and `run(): Promise<Record<string, number>>`.
+ * `name` and `run(): Promise<Record<string, number>>`. `npm run bench -- NAME…` runs only those.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 type Bench = { name: string; run: () => Promise<Record<string, number>> };
@@ -11,7 +11,10 @@ type Bench = { name: string; run: () => Promise<Record<string, number>> };
 const here = fileURLToPath(new URL('.', import.meta.url));
 const only = process.argv.slice(2);
 const files = (await readdir(here)).filter((f) => f.endsWith('.bench.ts')).sort();
-const figures: Record<string, number> = {};
+const resultsFile = new URL('results.json', import.meta.url);
+// A run of some benches (`npm run bench -- NAME…`) updates their figures and keeps the others'.
+const figures: Record<string, number> =
+  only.length > 0 ? JSON.parse(await readFile(resultsFile, 'utf8').catch(() => '{}')) : {};
 
 for (const file of files) {
   const bench = (await import(new URL(file, import.meta.url).href)) as Bench;
@@ -28,7 +31,7 @@ const table = [
     ([k, v]) => `| ${k.padEnd(width)} | ${Number.isInteger(v) ? v : v.toFixed(1)} |`,
   ),
 ].join('\n');
-await writeFile(new URL('results.json', import.meta.url), `${JSON.stringify(figures, null, 2)}\n`);
+await writeFile(resultsFile, `${JSON.stringify(figures, null, 2)}\n`);
 await writeFile(new URL('results.md', import.meta.url), `${table}\n`);
 process.stdout.write(`${table}\n`);
 process.exit(0);

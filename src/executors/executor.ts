@@ -92,4 +92,6 @@ export type RunOptions = {
 export interface Executor {
   readonly kind: 'wasm' | 'docker';
   run(job: ExecutionJob, options?: RunOptions): Promise<ExecutionResult>;
+  /** Prepares what the first job would otherwise wait for (e.g. a warm worker thread). */
+  warmUp?(): Promise<void>;
 }

@@ -127,6 +127,8 @@ export class ResourceProvider {
     const slots = this.#options.slots ?? 1;
     // Enough free balance for every slot's timeout collateral and a results collateral of the same size.
     await ensureEscrow(this.#wallet, this.#public, network, BigInt(slots) * pricing.timeoutCollateral * 2n);
+    // The first job should not pay for starting a worker thread.
+    await this.#executorFor('wasm').warmUp?.();
     this.#subscription = await this.#solver.subscribe((event) => this.#onEvent(event));
     for (let slot = 0; slot < slots; slot++) await this.#postOffer();
     this.#log.info({ address: this.address, slots }, 'resource provider started');
