@@ -11,7 +11,9 @@ export const name = 'sim';
 const RUNS = 3;
 
 export async function run(): Promise<Record<string, number>> {
-  const { scenario } = await loadScenario(fileURLToPath(new URL('../examples/sim/scale.yaml', import.meta.url)));
+  const { scenario } = await loadScenario(
+    fileURLToPath(new URL('../examples/sim/scale.yaml', import.meta.url)),
+  );
   simulate({ ...scenario, rounds: 2 }); // warm-up: let the JIT see every path
   const rates: number[] = [];
   let jobs = 0;

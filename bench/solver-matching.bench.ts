@@ -53,22 +53,45 @@ const COMMIT = 1000;
 const SIGNATURE = `0x${'11'.repeat(65)}` as Hex;
 const MODULE = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi';
 
-const addressOf = (kind: number, i: number) => toHex(BigInt(kind) * 2n ** 152n + BigInt(i), { size: 20 }) as Address;
+const addressOf = (kind: number, i: number) =>
+  toHex(BigInt(kind) * 2n ** 152n + BigInt(i), { size: 20 }) as Address;
 const mediators = [addressOf(9, 1), addressOf(9, 2), addressOf(9, 3)];
 const groups: Address[][] = [[mediators[0] as Address, mediators[1] as Address], [mediators[2] as Address]];
 
 // Three machine types, each job type fitting its own type and the larger ones; prices rise with size,
 // so market-price jobs take their own type first, and fixed-price jobs can afford only their own.
 const types: { spec: MachineSpec; price: (i: number) => bigint; maxPrice: bigint }[] = [
-  { spec: { cpu: 2000, gpu: 0, gpuVram: 0, ram: 4096, disk: 10_000 }, price: (i) => parseEther(`${1 + (i % 100) / 100}`), maxPrice: parseEther('2') },
-  { spec: { cpu: 8000, gpu: 0, gpuVram: 0, ram: 32_768, disk: 50_000 }, price: (i) => parseEther(`${3 + (i % 100) / 100}`), maxPrice: parseEther('4') },
-  { spec: { cpu: 8000, gpu: 1, gpuVram: 24, ram: 65_536, disk: 100_000 }, price: (i) => parseEther(`${5 + (i % 300) / 100}`), maxPrice: parseEther('8') },
+  {
+    spec: { cpu: 2000, gpu: 0, gpuVram: 0, ram: 4096, disk: 10_000 },
+    price: (i) => parseEther(`${1 + (i % 100) / 100}`),
+    maxPrice: parseEther('2'),
+  },
+  {
+    spec: { cpu: 8000, gpu: 0, gpuVram: 0, ram: 32_768, disk: 50_000 },
+    price: (i) => parseEther(`${3 + (i % 100) / 100}`),
+    maxPrice: parseEther('4'),
+  },
+  {
+    spec: { cpu: 8000, gpu: 1, gpuVram: 24, ram: 65_536, disk: 100_000 },
+    price: (i) => parseEther(`${5 + (i % 300) / 100}`),
+    maxPrice: parseEther('8'),
+  },
 ];
 const typeOf = (i: number) => (i % 10 < 5 ? 0 : i % 10 < 8 ? 1 : 2);
 const groupOf = (i: number) => Math.floor(i / 10) % 2;
-const jobSpec = (spec: MachineSpec): MachineSpec => ({ ...spec, cpu: spec.cpu / 2, ram: spec.ram / 2, disk: spec.disk / 2 });
+const jobSpec = (spec: MachineSpec): MachineSpec => ({
+  ...spec,
+  cpu: spec.cpu / 2,
+  ram: spec.ram / 2,
+  disk: spec.disk / 2,
+});
 
-function resourceOfferAt(i: number, solver: Address, expiry: bigint, provider = addressOf(1, i % 500)): ResourceOffer {
+function resourceOfferAt(
+  i: number,
+  solver: Address,
+  expiry: bigint,
+  provider = addressOf(1, i % 500),
+): ResourceOffer {
   const type = types[typeOf(i)] as (typeof types)[number];
   return {
     resourceProvider: provider,
@@ -133,11 +156,24 @@ async function matchAtScale(): Promise<Record<string, number>> {
   const jobs: StoredJobOffer[] = [];
   for (let i = 0; i < N; i++) {
     const offer = resourceOfferAt(i, solver, expiry);
-    resources.push({ id: hashes.resourceOfferId(offer), signed: { offer, signature: SIGNATURE }, status: 'open', dealId: null, createdAt: i });
+    resources.push({
+      id: hashes.resourceOfferId(offer),
+      signed: { offer, signature: SIGNATURE },
+      status: 'open',
+      dealId: null,
+      createdAt: i,
+    });
   }
   for (const i of shuffled([...Array(N).keys()])) {
     const offer = jobOfferAt(i, solver, expiry);
-    jobs.push({ id: hashes.jobOfferId(offer), signed: { offer, signature: SIGNATURE }, status: 'queued', dealId: null, reason: null, createdAt: N + jobs.length });
+    jobs.push({
+      id: hashes.jobOfferId(offer),
+      signed: { offer, signature: SIGNATURE },
+      status: 'queued',
+      dealId: null,
+      reason: null,
+      createdAt: N + jobs.length,
+    });
   }
 
   // The index alone.
@@ -216,7 +252,13 @@ async function solverOverHttp(): Promise<Record<string, number>> {
     prefill.transaction(() => {
       for (let i = 0; i < N; i++) {
         const offer = resourceOfferAt(i, solverAccount.address, expiry);
-        prefill.addResourceOffer({ id: hashes.resourceOfferId(offer), signed: { offer, signature: SIGNATURE }, status: 'open', dealId: null, createdAt: i });
+        prefill.addResourceOffer({
+          id: hashes.resourceOfferId(offer),
+          signed: { offer, signature: SIGNATURE },
+          status: 'open',
+          dealId: null,
+          createdAt: i,
+        });
       }
     });
     prefill.close();
@@ -282,15 +324,21 @@ async function solverOverHttp(): Promise<Record<string, number>> {
     for (let from = 0; from < clients; from += 100) {
       await Promise.all(
         accounts.slice(from, from + 100).map(async (account, k) => {
-          const offer = { ...jobOfferAt(from + k, solverAccount.address, expiry, account.address), spec: { cpu: 1, gpu: 1, gpuVram: 1_000_000, ram: 1, disk: 1 } };
+          const offer = {
+            ...jobOfferAt(from + k, solverAccount.address, expiry, account.address),
+            spec: { cpu: 1, gpu: 1, gpuVram: 1_000_000, ram: 1, disk: 1 },
+          };
           const signature = await account.signTypedData(jobOfferTypedData(network, offer));
-          await new SolverClient(url, account).postJobOffer({ offer, signature }).catch((error: unknown) => errors.push(error));
+          await new SolverClient(url, account)
+            .postJobOffer({ offer, signature })
+            .catch((error: unknown) => errors.push(error));
         }),
       );
     }
     const deadline = Date.now() + 10_000;
     while (received.size < clients && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (errors.length > 0) process.stderr.write(`ws clients: ${errors.length} errors, first: ${String(errors[0])}\n`);
+    if (errors.length > 0)
+      process.stderr.write(`ws clients: ${errors.length} errors, first: ${String(errors[0])}\n`);
     return {
       solver_offer_p50_ms: Number(percentile(latencies, 50).toFixed(2)),
       solver_offer_p99_ms: Number(percentile(latencies, 99).toFixed(2)),

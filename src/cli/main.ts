@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { LilypadError } from '../protocol/errors.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDevnet } from './commands/devnet.js';
+import { registerJobs } from './commands/jobs.js';
 import { registerResourceProvider } from './commands/resource-provider.js';
 import { registerRun } from './commands/run.js';
 import { registerSim } from './commands/sim.js';
@@ -35,6 +36,7 @@ registerDevnet(program);
 registerSolver(program);
 registerResourceProvider(program);
 registerDeploy(program);
+registerJobs(program);
 registerSim(program);
 
 try {

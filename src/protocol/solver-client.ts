@@ -1,7 +1,13 @@
 /**
  * The solver's API as typed calls, for every party that talks to a solver (job creators, resource
- * providers, the web app). Events arrive over a signed WebSocket that reconnects by itself; on every
- * (re)connection the solver replays the current state of the party's deals, so nothing is missed.
+ * providers, the web app, the CLI).
+ *
+ * Every call is idempotent on the solver's side (an offer's id is its hash, a deal signature or an
+ * upload can be sent twice), so a call that cannot reach the solver, or is told to slow down (429, with
+ * Retry-After), is retried with backoff for up to `retryForMs`: a solver that restarts is waited for.
+ * Events arrive over a signed WebSocket that reconnects by itself, with backoff; each event carries the
+ * party's event number `seq`, and a reconnection asks for everything after the last one seen, so
+ * nothing is missed (a party connecting for the first time gets the current state of its deals).
  */
 import type { Hex, LocalAccount } from 'viem';
 import WebSocket from 'ws';
@@ -10,9 +16,16 @@ import { signRequest } from './signed-request.js';
 import {
   type DealView,
   dealViewSchema,
+  eventSeqSchema,
   type JobOfferView,
+  type JobWhy,
   jobOfferViewSchema,
+  jobWhySchema,
+  type OfferAccepted,
+  offerAcceptedSchema,
   parseWire,
+  type ResourceOfferView,
+  resourceOfferViewSchema,
   type SignedJobOffer,
   type SignedResourceOffer,
   type SolverEvent,
@@ -23,33 +36,57 @@ import {
 export class SolverRequestError extends LilypadError {
   override name = 'SolverRequestError';
   readonly status: number;
-  constructor(status: number, message: string, options: { cause?: unknown; hint?: string } = {}) {
+  /** From a 429's Retry-After header. */
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    status: number,
+    message: string,
+    options: { cause?: unknown; hint?: string; retryAfterMs?: number } = {},
+  ) {
     super(message, options);
     this.status = status;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
 export type EventSubscription = { close(): void };
 
+export type SolverClientOptions = {
+  /** How long a call keeps retrying while the solver is unreachable or asks to slow down. Default 30 s. */
+  retryForMs?: number;
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export class SolverClient {
   readonly url: string;
   readonly #account: LocalAccount;
+  readonly #retryForMs: number;
 
-  constructor(url: string, account: LocalAccount) {
+  constructor(url: string, account: LocalAccount, options: SolverClientOptions = {}) {
     this.url = url.replace(/\/+$/, '');
     this.#account = account;
+    this.#retryForMs = options.retryForMs ?? 30_000;
   }
 
   health(): Promise<{ solver: Hex; chainId: number; deals: Hex; token: Hex }> {
     return this.#request('GET', '/api/v1/health');
   }
 
-  postJobOffer(signed: SignedJobOffer): Promise<{ id: Hex }> {
-    return this.#request('POST', '/api/v1/job-offers', toWire(signed));
+  async postJobOffer(signed: SignedJobOffer): Promise<OfferAccepted> {
+    return parseWire(
+      offerAcceptedSchema,
+      await this.#request('POST', '/api/v1/job-offers', toWire(signed)),
+      'offer answer',
+    );
   }
 
-  postResourceOffer(signed: SignedResourceOffer): Promise<{ id: Hex }> {
-    return this.#request('POST', '/api/v1/resource-offers', toWire(signed));
+  async postResourceOffer(signed: SignedResourceOffer): Promise<OfferAccepted> {
+    return parseWire(
+      offerAcceptedSchema,
+      await this.#request('POST', '/api/v1/resource-offers', toWire(signed)),
+      'offer answer',
+    );
   }
 
   async getJobOffer(id: Hex): Promise<JobOfferView> {
@@ -58,6 +95,29 @@ export class SolverClient {
       await this.#request('GET', `/api/v1/job-offers/${id}`),
       'job offer view',
     );
+  }
+
+  /** Why a job offer waits, or what became of it, in one sentence. */
+  async whyJobOffer(id: Hex): Promise<JobWhy> {
+    return parseWire(jobWhySchema, await this.#request('GET', `/api/v1/job-offers/${id}/why`), 'job why');
+  }
+
+  /** Cancels a job offer this account signed (its proposed deal too); refused once the deal is agreed. */
+  cancelJobOffer(id: Hex): Promise<{ id: Hex; status: string }> {
+    return this.#request('DELETE', `/api/v1/job-offers/${id}`, undefined, { signed: true });
+  }
+
+  async getResourceOffer(id: Hex): Promise<ResourceOfferView> {
+    return parseWire(
+      resourceOfferViewSchema,
+      await this.#request('GET', `/api/v1/resource-offers/${id}`),
+      'resource offer view',
+    );
+  }
+
+  /** Withdraws a resource offer this account signed; an agreed deal it serves goes on. */
+  cancelResourceOffer(id: Hex): Promise<{ id: Hex; status: string }> {
+    return this.#request('DELETE', `/api/v1/resource-offers/${id}`, undefined, { signed: true });
   }
 
   async getDeal(id: Hex): Promise<DealView> {
@@ -85,27 +145,35 @@ export class SolverClient {
     return response.ok;
   }
 
-  /** Opens the event socket; resolves once the first connection is up. */
+  /**
+   * Opens the event socket; resolves once the first connection is up. `since` starts after that event
+   * number (as a reconnection does); without it the first connection gets the current state.
+   */
   async subscribe(
-    onEvent: (event: SolverEvent) => void,
-    options: { signal?: AbortSignal } = {},
+    onEvent: (event: SolverEvent, meta: { seq: number | undefined }) => void,
+    options: { signal?: AbortSignal; since?: number } = {},
   ): Promise<EventSubscription> {
     let closed = false;
     let socket: WebSocket | undefined;
     let retryDelay = 100;
-    const path = '/api/v1/events';
+    let lastSeq = options.since;
     const connect = async (): Promise<void> => {
+      const path = lastSeq === undefined ? '/api/v1/events' : `/api/v1/events?since=${lastSeq}`;
       const headers = await signRequest(this.#account, 'GET', path);
       const ws = new WebSocket(`${this.url.replace(/^http/, 'ws')}${path}`, { headers });
       socket = ws;
       ws.on('message', (data) => {
-        let event: SolverEvent;
+        let raw: unknown;
         try {
-          event = parseWire(solverEventSchema, JSON.parse(String(data)), 'solver event');
+          raw = JSON.parse(String(data));
         } catch {
-          return; // an event this client does not understand is not its business
+          return;
         }
-        onEvent(event);
+        const seq = eventSeqSchema.safeParse(raw).data?.seq;
+        if (seq !== undefined) lastSeq = seq;
+        const event = solverEventSchema.safeParse(raw);
+        // An event this client does not understand is not its business.
+        if (event.success) onEvent(event.data, { seq });
       });
       await new Promise<void>((resolve, reject) => {
         ws.once('open', () => {
@@ -124,11 +192,14 @@ export class SolverClient {
           reject(new SolverRequestError(0, `cannot reach the solver at ${this.url}`, { cause })),
         );
       });
-      ws.on('close', () => {
-        if (closed) return;
-        setTimeout(() => void connect().catch(() => ws.emit('close')), retryDelay).unref();
-        retryDelay = Math.min(retryDelay * 2, 5000);
-      });
+      ws.on('error', () => {}); // a 'close' follows, and reconnects
+      ws.on('close', () => reconnect());
+      if (closed) ws.close();
+    };
+    const reconnect = () => {
+      if (closed) return;
+      setTimeout(() => void connect().catch(() => reconnect()), retryDelay).unref();
+      retryDelay = Math.min(retryDelay * 2, 5000);
     };
     const close = () => {
       closed = true;
@@ -139,7 +210,29 @@ export class SolverClient {
     return { close };
   }
 
+  /** One call, retried while the solver is unreachable (status 0), unavailable (502, 503) or busy (429). */
   async #request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { signed?: boolean } = {},
+  ): Promise<T> {
+    const deadline = Date.now() + this.#retryForMs;
+    let delay = 100;
+    for (;;) {
+      try {
+        return await this.#requestOnce<T>(method, path, body, options);
+      } catch (error) {
+        if (!(error instanceof SolverRequestError) || ![0, 429, 502, 503].includes(error.status)) throw error;
+        const wait = error.retryAfterMs ?? delay;
+        if (Date.now() + wait > deadline) throw error;
+        await sleep(wait);
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
+  }
+
+  async #requestOnce<T>(
     method: string,
     path: string,
     body?: unknown,
@@ -168,12 +261,21 @@ export class SolverClient {
       });
     }
     const text = await response.text();
-    const json = text ? (JSON.parse(text) as unknown) : {};
+    let json: unknown = {};
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      json = { error: text };
+    }
     if (!response.ok) {
       const message = (json as { error?: string }).error ?? text;
+      const retryAfter = Number(response.headers.get('retry-after'));
       throw new SolverRequestError(
         response.status,
         `${method} ${path} failed (${response.status}): ${message}`,
+        {
+          retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+        },
       );
     }
     return json as T;

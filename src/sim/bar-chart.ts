@@ -2,7 +2,17 @@
  * A horizontal bar chart as SVG: one labelled bar per row, negative values to the left of zero (payoffs can be
  * losses), the value printed at the end of each bar.
  */
-import { escapeXml, font, formatNumber, niceDomain, niceTicks, palette, px, svgDocument } from './svg.js';
+import {
+  escapeXml,
+  font,
+  formatNumber,
+  heading,
+  niceDomain,
+  niceTicks,
+  palette,
+  px,
+  svgDocument,
+} from './svg.js';
 
 export type Bar = { label: string; value: number; color?: string };
 
@@ -18,7 +28,8 @@ export function barChart(options: BarChartOptions): string {
   const width = options.width ?? 720;
   const rowH = 30;
   const labelW = Math.min(260, 24 + Math.max(0, ...options.bars.map((b) => b.label.length)) * 7.2);
-  const margin = { left: labelW, right: 70, top: options.subtitle ? 64 : 46, bottom: 54 };
+  const head = heading(options.title, options.subtitle, 16, width);
+  const margin = { left: labelW, right: 70, top: head.top, bottom: 54 };
   const plotW = width - margin.left - margin.right;
   const plotH = Math.max(1, options.bars.length) * rowH;
   const height = margin.top + plotH + margin.bottom;
@@ -30,14 +41,7 @@ export function barChart(options: BarChartOptions): string {
   const [x0, x1] = niceDomain(low < 0 ? low - pad : 0, high > 0 ? high + pad : 0);
   const sx = (x: number) => margin.left + ((x - x0) / (x1 - x0 || 1)) * plotW;
   const parts: string[] = [];
-  parts.push(
-    `<text x="16" y="24" ${font} font-size="17" font-weight="600" fill="#111">${escapeXml(options.title)}</text>`,
-  );
-  if (options.subtitle) {
-    parts.push(
-      `<text x="16" y="44" ${font} font-size="12.5" fill="#555">${escapeXml(options.subtitle)}</text>`,
-    );
-  }
+  parts.push(head.svg);
   for (const t of niceTicks(x0, x1)) {
     const x = px(sx(t));
     parts.push(`<line x1="${x}" x2="${x}" y1="${margin.top}" y2="${margin.top + plotH}" stroke="#eee"/>`);

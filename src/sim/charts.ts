@@ -12,6 +12,8 @@ import type { SweepResult } from './sweep.js';
 export type Chart = { file: string; title: string; svg: string };
 
 const percent = (v: number) => `${Math.round(v * 100)}%`;
+/** 0–100 % with a little room, so lines at 0 and 100 % do not hide in the frame. */
+const rateDomain: [number, number] = [-0.04, 1.04];
 const rate = (a: number, b: number) => (b === 0 ? 0 : a / b);
 
 /** Labels for the parameters people sweep most. */
@@ -83,7 +85,7 @@ export function runCharts(result: RunResult): Chart[] {
       subtitle: `p = ${summary.detectionProbability}, threshold p* = s/(r+f) = ${summary.theory.threshold}`,
       xLabel: 'round',
       yLabel: 'share of deals with a wrong result',
-      yDomain: [0, 1],
+      yDomain: rateDomain,
       yFormat: percent,
       series: series.map((s, i) => (i === 2 ? { ...s, dashed: true, color: '#444' } : s)),
     }),
@@ -148,7 +150,7 @@ export function sweepCharts(sweep: SweepResult): Chart[] {
         : 'all providers; theory: a rational provider cheats iff p·(r + f) < s',
       xLabel,
       yLabel: 'share of deals with a wrong result',
-      yDomain: [0, 1],
+      yDomain: rateDomain,
       yFormat: percent,
       markers,
       series: [
@@ -157,7 +159,7 @@ export function sweepCharts(sweep: SweepResult): Chart[] {
           points: xs.map((x, i) => [x, plottedCheatingRate(results[i] as RunResult)]),
           markers: true,
         },
-        { name: 'theory (rational provider)', points: theory, dashed: true, color: '#444' },
+        { name: 'theory: rational provider, honest mediators', points: theory, dashed: true, color: '#444' },
       ],
     }),
   });
@@ -210,13 +212,13 @@ function sweepHeatmap(sweep: SweepResult): Chart {
     const x = analyticCrossing(xAxis.values, margins);
     if (x !== undefined) overlay.push([x, y]);
   });
-  const title = `Cheating rate over ${paramLabel(xAxis.param)} × ${paramLabel(yAxis.param)}`;
+  const title = 'Cheating rate, simulated, against the analytic threshold';
   return {
     file: 'cheating-rate-heatmap.svg',
     title,
     svg: heatmap({
       title,
-      subtitle: 'simulated cheating rate in colour; dashed: the analytic threshold p·(r + f) = s',
+      subtitle: `colour: the simulated cheating rate for each ${paramLabel(xAxis.param)} and ${paramLabel(yAxis.param)}; dashed: where p·(r + f) = s${xAxis.param === 'checkProbability' ? ', a rational provider cheats to its left' : ''}`,
       xLabel: paramLabel(xAxis.param),
       yLabel: paramLabel(yAxis.param),
       xs: xAxis.values,

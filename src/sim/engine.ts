@@ -85,7 +85,7 @@ export type Simulation = {
   traces: DealTrace[];
 };
 
-type SimJob = { index: number; jobCreator: JobCreatorAgent; offer: JobOffer; id: Hex };
+type SimJob = { jobCreator: JobCreatorAgent; offer: JobOffer; id: Hex };
 
 type SimDeal = {
   job: SimJob;
@@ -98,14 +98,11 @@ type SimDeal = {
   state: DealState;
   agreedAt: number;
   resultsAt: number;
-  challengedAt: number;
   cost: bigint;
   drawn: MediatorAgent[];
   votes: { mediator: MediatorAgent; verdict: Verdict }[];
   /** The provider's escrow change from this deal so far. */
   providerNet: bigint;
-  /** Whether the job creator re-ran the job. */
-  checked: boolean;
   trace: DealTrace | undefined;
 };
 
@@ -260,9 +257,8 @@ class Market {
         next++;
         this.#now = time[j] as number;
         const jobCreator = this.#population.jobCreators[creator[j] as number] as JobCreatorAgent;
-        const index = firstIndex + j;
         this.#round.jobs++;
-        this.#queue.push({ index, jobCreator, offer: jobCreator.offer, id: simId(0x0a, index) });
+        this.#queue.push({ jobCreator, offer: jobCreator.offer, id: simId(0x0a, firstIndex + j) });
         this.#matchPass();
         continue;
       }
@@ -359,12 +355,10 @@ class Market {
       state: DealState.Agreed,
       agreedAt: this.#now,
       resultsAt: 0,
-      challengedAt: 0,
       cost: 0n,
       drawn: NONE,
       votes: NONE,
       providerNet: 0n,
-      checked: false,
       trace: undefined,
     };
     if (this.#options.trace) {
@@ -469,7 +463,6 @@ class Market {
       return;
     }
     if (judgement.checked) {
-      d.checked = true;
       this.#totals.checks++;
       jobCreator.spent += this.#s.costs.check;
     }
@@ -518,7 +511,6 @@ class Market {
     const { deal } = d;
     this.#step(d, d.parties, (l) => settlement.challenge(l, deal));
     d.state = DealState.Challenged;
-    d.challengedAt = this.#now;
     this.#totals.challenges++;
     if (d.action !== 'cheat') this.#totals.falseChallenges++;
     // The contract draws n with on-chain randomness; the simulator with its own stream.

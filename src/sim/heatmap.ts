@@ -2,7 +2,7 @@
  * A heatmap as SVG, for two-parameter sweeps: one cell per grid point coloured by a value in [0, 1] (blue → white
  * → red), an optional curve drawn over it (the analytic threshold), and a colour bar.
  */
-import { escapeXml, font, formatNumber, px, svgDocument } from './svg.js';
+import { escapeXml, font, formatNumber, heading, px, svgDocument } from './svg.js';
 
 export type HeatmapOptions = {
   title: string;
@@ -57,7 +57,8 @@ function edges(values: readonly number[]): number[] {
 export function heatmap(options: HeatmapOptions): string {
   const width = options.width ?? 720;
   const height = options.height ?? 470;
-  const margin = { left: 72, right: 110, top: options.subtitle ? 64 : 46, bottom: 70 };
+  const head = heading(options.title, options.subtitle, 72, width);
+  const margin = { left: 72, right: 110, top: head.top, bottom: 70 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const xe = edges(options.xs);
@@ -67,14 +68,7 @@ export function heatmap(options: HeatmapOptions): string {
   const sx = (x: number) => margin.left + ((x - x0) / (x1 - x0 || 1)) * plotW;
   const sy = (y: number) => margin.top + plotH - ((y - y0) / (y1 - y0 || 1)) * plotH;
   const parts: string[] = [];
-  parts.push(
-    `<text x="${margin.left}" y="24" ${font} font-size="17" font-weight="600" fill="#111">${escapeXml(options.title)}</text>`,
-  );
-  if (options.subtitle) {
-    parts.push(
-      `<text x="${margin.left}" y="44" ${font} font-size="12.5" fill="#555">${escapeXml(options.subtitle)}</text>`,
-    );
-  }
+  parts.push(head.svg);
   options.xs.forEach((_, i) => {
     options.ys.forEach((__, j) => {
       const v = options.value(i, j);

@@ -71,6 +71,8 @@ const parameterTable = (rows: readonly ParameterRow[]) =>
 
 export function runReport(input: {
   result: RunResult;
+  /** Some mediators collude or never vote: the theory's honest mediation does not hold. */
+  dishonestMediators: boolean;
   description?: string;
   parameters: readonly ParameterRow[];
   charts: readonly Chart[];
@@ -84,7 +86,7 @@ export function runReport(input: {
     `${s.deals} deals from ${s.jobs} jobs; ${s.cheats} (${pct(s.cheatingRate)}) had a wrong result, ${s.cheatsCaught} of them were caught by a mediation and ${s.wrongResultsAccepted} were accepted.`,
   );
   findings.push(
-    `Theory: with p = ${s.detectionProbability}, r = ${t.payment} LP, f = ${t.collateral} LP and s = ${t.saving} LP, p·(r + f) = ${Number((s.detectionProbability * (t.payment + t.collateral)).toPrecision(4))} ${t.cheatingPays ? '&lt;' : '≥'} s: ${t.cheatingPays ? '<span class="bad">cheating pays</span>' : '<span class="good">cheating does not pay</span>'} (threshold p* = ${t.threshold}).`,
+    `Theory: with p = ${s.detectionProbability}, r = ${t.payment} LP, f = ${t.collateral} LP and s = ${t.saving} LP, p·(r + f) = ${Number((s.detectionProbability * (t.payment + t.collateral)).toPrecision(4))} ${t.cheatingPays ? '&lt;' : '≥'} s: ${t.cheatingPays ? '<span class="bad">cheating pays</span>' : '<span class="good">cheating does not pay</span>'} (threshold p* = ${t.threshold})${input.dishonestMediators ? '. The theory assumes honest mediators; this market has mediators that collude or stay away' : ''}.`,
   );
   if (s.adaptive) {
     findings.push(

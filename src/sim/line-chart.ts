@@ -2,7 +2,17 @@
  * A line chart as SVG: series of points (lines, optional markers, optional steps), labelled vertical markers
  * (e.g. the analytic threshold p*), axes with nice ticks, a legend under the plot.
  */
-import { escapeXml, font, formatNumber, niceDomain, niceTicks, palette, px, svgDocument } from './svg.js';
+import {
+  escapeXml,
+  font,
+  formatNumber,
+  heading,
+  niceDomain,
+  niceTicks,
+  palette,
+  px,
+  svgDocument,
+} from './svg.js';
 
 export type LineSeries = {
   name: string;
@@ -33,27 +43,21 @@ export type LineChartOptions = {
 export function lineChart(options: LineChartOptions): string {
   const width = options.width ?? 720;
   const height = options.height ?? 430;
-  const margin = { left: 72, right: 24, top: options.subtitle ? 64 : 46, bottom: 96 };
+  const head = heading(options.title, options.subtitle, 72, width);
+  const margin = { left: 72, right: 24, top: head.top, bottom: 96 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const all = options.series.flatMap((s) => s.points);
   const xs = [...all.map((p) => p[0]), ...(options.markers ?? []).map((m) => m.x)].filter(Number.isFinite);
   const ys = all.map((p) => p[1]).filter(Number.isFinite);
-  const [x0, x1] = options.xDomain ?? niceDomain(Math.min(...xs, 0), Math.max(...xs, 0));
+  const [x0, x1] = options.xDomain ?? niceDomain(Math.min(...xs), Math.max(...xs));
   const [y0, y1] = options.yDomain ?? niceDomain(Math.min(...ys, 0), Math.max(...ys, 0));
   const sx = (x: number) => margin.left + ((x - x0) / (x1 - x0 || 1)) * plotW;
   const sy = (y: number) => margin.top + plotH - ((y - y0) / (y1 - y0 || 1)) * plotH;
   const yFormat = options.yFormat ?? formatNumber;
   const parts: string[] = [];
 
-  parts.push(
-    `<text x="${margin.left}" y="24" ${font} font-size="17" font-weight="600" fill="#111">${escapeXml(options.title)}</text>`,
-  );
-  if (options.subtitle) {
-    parts.push(
-      `<text x="${margin.left}" y="44" ${font} font-size="12.5" fill="#555">${escapeXml(options.subtitle)}</text>`,
-    );
-  }
+  parts.push(head.svg);
   // grid and ticks
   for (const t of niceTicks(y0, y1)) {
     const y = px(sy(t));
@@ -85,21 +89,6 @@ export function lineChart(options: LineChartOptions): string {
     `<text transform="translate(18 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle" ${font} font-size="13" fill="#222">${escapeXml(options.yLabel)}</text>`,
   );
 
-  // vertical markers
-  for (const marker of options.markers ?? []) {
-    if (!Number.isFinite(marker.x) || marker.x < x0 || marker.x > x1) continue;
-    const x = px(sx(marker.x));
-    const color = marker.color ?? '#444';
-    parts.push(
-      `<line x1="${x}" x2="${x}" y1="${margin.top}" y2="${margin.top + plotH}" stroke="${color}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-    );
-    const anchor = sx(marker.x) > margin.left + plotW * 0.7 ? 'end' : 'start';
-    const dx = anchor === 'end' ? -6 : 6;
-    parts.push(
-      `<text x="${x}" y="${margin.top + 16}" dx="${dx}" text-anchor="${anchor}" ${font} font-size="12" font-weight="600" fill="${color}">${escapeXml(marker.label)}</text>`,
-    );
-  }
-
   // series (clipped to the plot)
   const clipId = `clip-${options.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
   parts.push(
@@ -125,6 +114,21 @@ export function lineChart(options: LineChartOptions): string {
       }
     }
   });
+
+  // vertical markers, over the series
+  for (const marker of options.markers ?? []) {
+    if (!Number.isFinite(marker.x) || marker.x < x0 || marker.x > x1) continue;
+    const x = px(sx(marker.x));
+    const color = marker.color ?? '#444';
+    parts.push(
+      `<line x1="${x}" x2="${x}" y1="${margin.top}" y2="${margin.top + plotH}" stroke="${color}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+    );
+    const anchor = sx(marker.x) > margin.left + plotW * 0.7 ? 'end' : 'start';
+    const dx = anchor === 'end' ? -6 : 6;
+    parts.push(
+      `<text x="${x}" y="${margin.top + 16}" dx="${dx}" text-anchor="${anchor}" ${font} font-size="12" font-weight="600" fill="${color}">${escapeXml(marker.label)}</text>`,
+    );
+  }
 
   // legend
   let lx = margin.left;

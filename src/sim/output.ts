@@ -37,7 +37,14 @@ export function runFiles(scenario: Scenario, result: RunResult, command: string)
     }),
     'rounds.csv': objectsToCsv(result.rounds.map((r) => flatten(r))),
     'groups.csv': objectsToCsv(result.groups.map((g) => flatten(g))),
-    'report.html': runReport({ result, description: scenario.description, parameters, charts, command }),
+    'report.html': runReport({
+      result,
+      description: scenario.description,
+      dishonestMediators: scenario.population.mediators.some((g) => g.strategy !== 'honest'),
+      parameters,
+      charts,
+      command,
+    }),
   };
   for (const chart of charts) files[chart.file] = `${chart.svg}\n`;
   return files;

@@ -1,6 +1,6 @@
 /**
- * A progress bar on stderr: redrawn in place on a terminal, one line per update otherwise (so a log or a CI
- * run still shows progress). Never on stdout, which carries the results.
+ * A progress bar on stderr: redrawn in place on a terminal; otherwise a line per tenth of the way (so a log or
+ * a CI run still shows progress). Never on stdout, which carries the results.
  */
 
 export type ProgressBar = { update(done: number, detail?: string): void; finish(): void };
@@ -15,6 +15,7 @@ export function progressBar(
   const tty = Boolean(stream.isTTY);
   const started = performance.now();
   let lastLine = '';
+  let lastTenth = -1;
 
   const render = (done: number, detail: string) => {
     const fraction = total === 0 ? 1 : Math.min(1, done / total);
@@ -31,6 +32,10 @@ export function progressBar(
         const pad = lastLine.length > line.length ? ' '.repeat(lastLine.length - line.length) : '';
         stream.write(`\r${line}${pad}`);
       } else {
+        // A log gets a line per tenth of the way, not one per step.
+        const tenth = Math.floor((done / Math.max(1, total)) * 10);
+        if (tenth === lastTenth && done < total) return;
+        lastTenth = tenth;
         stream.write(`${line}\n`);
       }
       lastLine = line;

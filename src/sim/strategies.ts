@@ -25,9 +25,16 @@ export function providerAction(provider: ProviderAgent, random: Random): Provide
 
 /** The job creator's answer to a posted result. `checked`: it re-ran the job (and paid for it). */
 export type Judgement =
-  | { kind: 'accept'; checked: boolean }
-  | { kind: 'challenge'; checked: boolean }
-  | { kind: 'silent' };
+  | { readonly kind: 'accept'; readonly checked: boolean }
+  | { readonly kind: 'challenge'; readonly checked: boolean }
+  | { readonly kind: 'silent' };
+
+// Judgements are values, shared and never changed (a run judges hundreds of thousands of results).
+const accepted: Judgement = { kind: 'accept', checked: false };
+const acceptedAfterCheck: Judgement = { kind: 'accept', checked: true };
+const challenged: Judgement = { kind: 'challenge', checked: false };
+const challengedAfterCheck: Judgement = { kind: 'challenge', checked: true };
+const silent: Judgement = { kind: 'silent' };
 
 /**
  * `wrong` is whether the result is wrong; a job creator learns it only by checking (re-running a deterministic
@@ -37,16 +44,14 @@ export function judge(jobCreator: JobCreatorAgent, wrong: boolean, random: Rando
   const { strategy } = jobCreator;
   switch (strategy.strategy) {
     case 'trusting':
-      return { kind: 'accept', checked: false };
+      return accepted;
     case 'silent':
-      return { kind: 'silent' };
+      return silent;
     case 'false-challenge':
-      return random.chance(strategy.probability)
-        ? { kind: 'challenge', checked: false }
-        : { kind: 'accept', checked: false };
+      return random.chance(strategy.probability) ? challenged : accepted;
     case 'check': {
-      const checked = random.chance(jobCreator.checkProbability);
-      return checked && wrong ? { kind: 'challenge', checked } : { kind: 'accept', checked };
+      if (!random.chance(jobCreator.checkProbability)) return accepted;
+      return wrong ? challengedAfterCheck : acceptedAfterCheck;
     }
   }
 }

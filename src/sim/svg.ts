@@ -63,3 +63,32 @@ export function svgDocument(width: number, height: number, title: string, body: 
 
 /** A coordinate with at most two decimals: smaller files, same picture. */
 export const px = (value: number): string => String(Math.round(value * 100) / 100);
+
+/** Words into lines of at most `maxChars` characters. */
+export function wrapText(text: string, maxChars: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > maxChars) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/**
+ * A chart's title and its subtitle, wrapped to the chart's width; `top` is where the plot may start below them.
+ */
+export function heading(title: string, subtitle: string | undefined, x: number, width: number) {
+  const lines = subtitle ? wrapText(subtitle, Math.floor((width - x - 12) / 6.9)) : [];
+  const parts = [
+    `<text x="${x}" y="24" ${font} font-size="17" font-weight="600" fill="#111">${escapeXml(title)}</text>`,
+    ...lines.map(
+      (line, i) =>
+        `<text x="${x}" y="${44 + 16 * i}" ${font} font-size="12.5" fill="#555">${escapeXml(line)}</text>`,
+    ),
+  ];
+  return { svg: parts.join('\n'), top: lines.length === 0 ? 46 : 50 + 16 * lines.length };
+}

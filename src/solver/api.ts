@@ -72,6 +72,7 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
   const guard = new ReplayGuard();
   const limiter = new RateLimiter(limits.rate);
 
+  app.removeContentTypeParser('text/plain'); // bodies are JSON (or CARs): text gets a 415 that says so
   app.addContentTypeParser(
     CAR_CONTENT_TYPE,
     { parseAs: 'buffer', bodyLimit: limits.maxUploadBytes },
@@ -87,23 +88,26 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
     }
     const fastifyStatus = (error as { statusCode?: number }).statusCode;
     if (fastifyStatus && fastifyStatus >= 400 && fastifyStatus < 500) {
-      return reply
-        .status(fastifyStatus)
-        .send({ error: describeFastifyError(error as { code?: string; message: string }, limits.maxBodyBytes) });
+      return reply.status(fastifyStatus).send({
+        error: describeFastifyError(error as { code?: string; message: string }, limits.maxBodyBytes),
+      });
     }
     solver.logError(error);
     return reply.status(500).send({ error: 'internal error' });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send({ error: `no route ${request.method} ${request.url}; the API is described at /api/v1/openapi.json` }),
+    reply.status(404).send({
+      error: `no route ${request.method} ${request.url}; the API is described at /api/v1/openapi.json`,
+    }),
   );
 
   const idParam = (request: FastifyRequest, what: string) =>
     parseWire(hashSchema, (request.params as { id: string }).id, `${what} id in the path`);
   /** The sender of a signed request, counted against its rate limit. */
-  const authenticate = async (request: FastifyRequest, body: Uint8Array = new Uint8Array()): Promise<Address> => {
+  const authenticate = async (
+    request: FastifyRequest,
+    body: Uint8Array = new Uint8Array(),
+  ): Promise<Address> => {
     const sender = await verifyRequest(
       { method: request.method, path: request.url, headers: request.headers, body },
       guard,
@@ -137,20 +141,31 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
     const signed = parseWire(signedJobOfferSchema, request.body, 'job offer');
     limiter.take(signed.offer.jobCreator);
     const outcome = await solver.addJobOffer(signed);
-    return created(reply, outcome.created, { id: outcome.id, status: outcome.status, dealId: outcome.dealId });
+    return created(reply, outcome.created, {
+      id: outcome.id,
+      status: outcome.status,
+      dealId: outcome.dealId,
+    });
   });
 
   app.get('/api/v1/job-offers/:id', async (request) => {
     const id = idParam(request, 'job offer');
     const job = solver.jobOffer(id);
     if (!job) throw new OfferNotFoundError(`no job offer ${id}`);
-    return toWire({ id, status: job.status, dealId: job.dealId, reason: job.reason, offer: job.signed.offer });
+    return toWire({
+      id,
+      status: job.status,
+      dealId: job.dealId,
+      reason: job.reason,
+      offer: job.signed.offer,
+    });
   });
 
   app.get('/api/v1/job-offers/:id/why', async (request) => {
     const id = idParam(request, 'job offer');
     const job = solver.jobOffer(id);
-    if (!job) throw new OfferNotFoundError(`no job offer ${id}`, { hint: 'check the id, and the solver URL' });
+    if (!job)
+      throw new OfferNotFoundError(`no job offer ${id}`, { hint: 'check the id, and the solver URL' });
     return { id, status: job.status, dealId: job.dealId, reason: explainJob(solver, job) };
   });
 
@@ -166,7 +181,11 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
     const signed = parseWire(signedResourceOfferSchema, request.body, 'resource offer');
     limiter.take(signed.offer.resourceProvider);
     const outcome = await solver.addResourceOffer(signed);
-    return created(reply, outcome.created, { id: outcome.id, status: outcome.status, dealId: outcome.dealId });
+    return created(reply, outcome.created, {
+      id: outcome.id,
+      status: outcome.status,
+      dealId: outcome.dealId,
+    });
   });
 
   app.get('/api/v1/resource-offers/:id', async (request) => {
@@ -257,12 +276,15 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
         sockets.handleUpgrade(request, socket, head, (ws) => {
           // Synchronous from here: no event can be committed between the catch-up and the subscription.
           solver.hub.subscribe(address, ws);
-          for (const { seq, event } of solver.eventsOnConnect(address, since)) ws.send(withSeq(toJson(event), seq));
+          for (const { seq, event } of solver.eventsOnConnect(address, since))
+            ws.send(withSeq(toJson(event), seq));
         });
       })
       .catch((error: unknown) => {
         if (error instanceof RateLimitedError) {
-          return refuse('429 Too Many Requests', error.describe(), [`retry-after: ${error.retryAfterSeconds}`]);
+          return refuse('429 Too Many Requests', error.describe(), [
+            `retry-after: ${error.retryAfterSeconds}`,
+          ]);
         }
         refuse('401 Unauthorized', error instanceof LilypadError ? error.describe() : 'bad request');
       });

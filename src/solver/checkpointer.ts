@@ -12,11 +12,16 @@ import { Worker } from 'node:worker_threads';
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const Database = require(workerData.module);
-const db = new Database(workerData.path);
-db.pragma('busy_timeout = 5000');
-const checkpoint = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} };
+let db;
+try {
+  db = new Database(workerData.path, { fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+} catch {
+  db = undefined; // the store was closed (and its folder removed) before this thread started
+}
+const checkpoint = () => { try { db?.pragma('wal_checkpoint(PASSIVE)'); } catch {} };
 const timer = setInterval(checkpoint, workerData.intervalMs);
-parentPort.on('message', () => { clearInterval(timer); checkpoint(); db.close(); parentPort.close(); });
+parentPort.on('message', () => { clearInterval(timer); checkpoint(); db?.close(); parentPort.close(); });
 `;
 
 export class Checkpointer {

@@ -6,8 +6,9 @@
  * retention is deleted. A deal's content is its module, the result and every upload made for it.
  * Uploads and collection exclude each other, so a block being uploaded is never swept.
  */
-import type { Address, Hex } from 'viem';
+
 import { CID } from 'multiformats/cid';
+import type { Address, Hex } from 'viem';
 import { LilypadError } from '../protocol/errors.js';
 import { type Blockstore, getBlock } from '../storage/blockstore.js';
 import { importCar } from '../storage/car.js';
@@ -118,7 +119,8 @@ export class Directory {
       const doomed = new Map<string, CID>();
       const seen = new Set<string>(keep);
       for (const deal of expired) {
-        for (const root of this.#roots(deal)) await this.#walk(root, seen, (key, cid) => doomed.set(key, cid));
+        for (const root of this.#roots(deal))
+          await this.#walk(root, seen, (key, cid) => doomed.set(key, cid));
       }
       for (const cid of doomed.values()) await this.#blockstore.delete(cid);
       this.#store.transaction(() => {

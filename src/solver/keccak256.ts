@@ -46,7 +46,10 @@ const OUTPUT = 2048; // past the module's static data (the round constants)
 const INPUT = OUTPUT + 32;
 const PAGE = 65_536;
 
-type KeccakExports = { hash(input: number, length: number, output: number): void; memory: WebAssembly.Memory };
+type KeccakExports = {
+  hash(input: number, length: number, output: number): void;
+  memory: WebAssembly.Memory;
+};
 
 const exports = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(KECCAK256_WASM, 'base64')))
   .exports as unknown as KeccakExports;

@@ -6,10 +6,10 @@
  * followed by `load()`, which rebuilds the book from the store).
  */
 import type { Address, Hex } from 'viem';
+import { DealState } from '../protocol/deal-states.js';
 import { deriveDeal } from '../protocol/derive-deal.js';
 import { LilypadError } from '../protocol/errors.js';
 import type { SignedJobOffer, SignedResourceOffer, SolverEvent } from '../protocol/wire.js';
-import { DealState } from '../protocol/deal-states.js';
 import { OfferBook } from './offer-book.js';
 import type { OfferHashes } from './offer-hashes.js';
 import {
@@ -48,7 +48,12 @@ export class OfferNotFoundError extends LilypadError {
 }
 
 export type JobOfferOutcome = { id: Hex; created: boolean; status: JobOfferStatus; dealId: Hex | null };
-export type ResourceOfferOutcome = { id: Hex; created: boolean; status: ResourceOfferStatus; dealId: Hex | null };
+export type ResourceOfferOutcome = {
+  id: Hex;
+  created: boolean;
+  status: ResourceOfferStatus;
+  dealId: Hex | null;
+};
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
@@ -98,7 +103,9 @@ export class Market {
     const now = this.#nowSeconds();
     const resource = this.#book.bestResourceFor(job.signed.offer, now);
     // The insert comes first: when it is ignored (an offer seen before), nothing else is written.
-    const done = resource ? this.#propose(job, resource, { newJob: true }) : this.#queue(job, { newJob: true });
+    const done = resource
+      ? this.#propose(job, resource, { newJob: true })
+      : this.#queue(job, { newJob: true });
     if (done === undefined) {
       const existing = this.#store.getJobOffer(input.id) as StoredJobOffer;
       return { id: input.id, created: false, status: existing.status, dealId: existing.dealId };
@@ -109,7 +116,8 @@ export class Market {
   }
 
   addResourceOffer(input: { id: Hex; signed: SignedResourceOffer; createdAt: number }): ResourceOfferOutcome {
-    if (this.#book.hasResource(input.id)) return { id: input.id, created: false, status: 'open', dealId: null };
+    if (this.#book.hasResource(input.id))
+      return { id: input.id, created: false, status: 'open', dealId: null };
     const resource: StoredResourceOffer = { ...input, status: 'open', dealId: null };
     const done = this.#open(resource, { newResource: true });
     if (done === undefined) {
@@ -141,7 +149,11 @@ export class Market {
     const requeued: StoredJobOffer = { ...job, status: 'queued', dealId: null, reason: null };
     const now = this.#nowSeconds();
     if (job.signed.offer.expiry <= now) {
-      this.#store.updateJobOffer(id, { status: 'expired', dealId: null, reason: 'expired before a match was found' });
+      this.#store.updateJobOffer(id, {
+        status: 'expired',
+        dealId: null,
+        reason: 'expired before a match was found',
+      });
       return;
     }
     const resource = this.#book.bestResourceFor(job.signed.offer, now);
@@ -154,7 +166,11 @@ export class Market {
    * its resource offer goes back on the market unless its provider is at fault (then it is cancelled:
    * a provider that did not sign is probably gone, until it posts again).
    */
-  cancelProposal(dealId: Hex, reason: string, fault: { jobCreator: boolean; resourceProvider: boolean }): void {
+  cancelProposal(
+    dealId: Hex,
+    reason: string,
+    fault: { jobCreator: boolean; resourceProvider: boolean },
+  ): void {
     const deal = this.#store.getDeal(dealId);
     if (deal?.status !== 'proposed') return;
     this.#store.updateDeal(dealId, { status: 'cancelled', reason, updatedAt: Date.now() });
@@ -186,7 +202,9 @@ export class Market {
     const job = this.#store.getJobOffer(id);
     if (!job) throw new OfferNotFoundError(`no job offer ${id}`);
     if (!same(sender, job.signed.offer.jobCreator)) {
-      throw new NotYourOfferError(`${sender} did not sign job offer ${id}; only its job creator can cancel it`);
+      throw new NotYourOfferError(
+        `${sender} did not sign job offer ${id}; only its job creator can cancel it`,
+      );
     }
     const reason = 'cancelled by its job creator';
     if (job.status === 'queued') {
@@ -284,7 +302,10 @@ export class Market {
    * An offer that opens serves the oldest waiting job it fits, or joins the book. With `newResource`,
    * returns undefined when the store already had it (nothing done).
    */
-  #open(resource: StoredResourceOffer, created: { newResource?: boolean } = {}): StoredDeal | 'open' | undefined {
+  #open(
+    resource: StoredResourceOffer,
+    created: { newResource?: boolean } = {},
+  ): StoredDeal | 'open' | undefined {
     const job = this.#book.bestJobFor(resource.signed.offer, this.#nowSeconds());
     if (job) return this.#propose(job, resource, created);
     if (created.newResource) {

@@ -124,7 +124,8 @@ export class NoMatchTally {
     if (this.#total === 0) return 'no resource offer is open';
     const parts: string[] = [];
     for (const field of specFields) {
-      if (this.#best[field] < this.#job.spec[field]) parts.push(`none has ${field} >= ${this.#job.spec[field]}`);
+      if (this.#best[field] < this.#job.spec[field])
+        parts.push(`none has ${field} >= ${this.#job.spec[field]}`);
     }
     const entries = [...this.#counts.values()].sort(
       (a, b) =>

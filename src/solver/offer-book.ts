@@ -18,15 +18,7 @@
  */
 import { type Address, type Hex, zeroAddress } from 'viem';
 import { type JobOffer, type MachineSpec, PricingMode, type ResourceOffer } from '../protocol/eip712.js';
-import {
-  byAge,
-  type Misfit,
-  matchJob,
-  misfit,
-  NoMatchTally,
-  sameAddress,
-  specShortfall,
-} from './matcher.js';
+import { byAge, type Misfit, matchJob, misfit, NoMatchTally, sameAddress, specShortfall } from './matcher.js';
 import { SortedList } from './sorted-list.js';
 import type { StoredJobOffer, StoredResourceOffer } from './store.js';
 
@@ -67,7 +59,8 @@ const byPriceThenAge = (a: ResourceEntry, b: ResourceEntry) =>
   a.price < b.price ? -1 : a.price > b.price ? 1 : byAge(a, b);
 
 const specKey = (s: MachineSpec) => `${s.cpu},${s.gpu},${s.gpuVram},${s.ram},${s.disk}`;
-const lowerSorted = (addresses: readonly string[]) => [...new Set(addresses.map((a) => a.toLowerCase()))].sort();
+const lowerSorted = (addresses: readonly string[]) =>
+  [...new Set(addresses.map((a) => a.toLowerCase()))].sort();
 
 function fileUnder<C>(index: Map<string, Set<C>>, keys: string[], value: C): void {
   for (const key of keys) {
@@ -190,7 +183,13 @@ export class OfferBook {
     if (!sameAddress(job.solver, this.solver)) return undefined;
     if (job.target !== zeroAddress) {
       const own = this.#resourcesByProvider.get(job.target.toLowerCase());
-      return own ? matchJob(job, [...own].map((entry) => entry.stored), nowSeconds).match : undefined;
+      return own
+        ? matchJob(
+            job,
+            [...own].map((entry) => entry.stored),
+            nowSeconds,
+          ).match
+        : undefined;
     }
     const market = job.pricingMode === PricingMode.market;
     let best: ResourceEntry | undefined;
@@ -209,7 +208,13 @@ export class OfferBook {
   addJob(stored: StoredJobOffer): void {
     if (this.#jobs.has(stored.id)) return;
     const offer = stored.signed.offer;
-    const entry: JobEntry = { id: stored.id, createdAt: stored.createdAt, expiry: offer.expiry, stored, kind: undefined };
+    const entry: JobEntry = {
+      id: stored.id,
+      createdAt: stored.createdAt,
+      expiry: offer.expiry,
+      stored,
+      kind: undefined,
+    };
     if (offer.target !== zeroAddress) {
       const target = offer.target.toLowerCase();
       const list = this.#targeted.get(target) ?? new SortedList<JobEntry>(byAge);
@@ -306,7 +311,8 @@ export class OfferBook {
   explain(job: JobOffer, nowSeconds: bigint): string {
     const tally = new NoMatchTally(job);
     if (!sameAddress(job.solver, this.solver)) {
-      for (const kind of this.#resourceClasses.values()) tally.add({ check: 'solver' }, kind.spec, kind.byAge.size);
+      for (const kind of this.#resourceClasses.values())
+        tally.add({ check: 'solver' }, kind.spec, kind.byAge.size);
       return tally.explain();
     }
     if (job.target !== zeroAddress) {
@@ -326,7 +332,8 @@ export class OfferBook {
       const size = kind.byAge.size;
       if (field) tally.add({ check: 'spec', field, need: job.spec[field] }, kind.spec, size);
       else if (kind.modules && !kind.modules.has(job.module)) tally.add({ check: 'module' }, kind.spec, size);
-      else if (!kind.mediators.some((m) => mediators.has(m))) tally.add({ check: 'mediators' }, kind.spec, size);
+      else if (!kind.mediators.some((m) => mediators.has(m)))
+        tally.add({ check: 'mediators' }, kind.spec, size);
       else {
         // Sorted by price: those at or under the job's price fit (none, for a job that waits), the rest ask more.
         let fits = 0;
@@ -342,7 +349,12 @@ export class OfferBook {
         }
         tally.add(undefined, kind.spec, fits);
         tally.add({ check: 'expiry' }, kind.spec, expired);
-        if (over) tally.add({ check: 'price', asks: over.price, max: job.maxPrice }, kind.spec, size - fits - expired);
+        if (over)
+          tally.add(
+            { check: 'price', asks: over.price, max: job.maxPrice },
+            kind.spec,
+            size - fits - expired,
+          );
       }
     }
     return tally.explain();

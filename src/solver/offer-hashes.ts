@@ -124,7 +124,7 @@ function fieldWriter(
     return (value, buffer) => {
       const items = value[name] as string[];
       const packed = new Uint8Array(32 * items.length);
-      items.forEach((item, i) => hexToBytesInto(item, packed, 32 * i + 12, 20));
+      for (const [i, item] of items.entries()) hexToBytesInto(item, packed, 32 * i + 12, 20);
       keccak256Into(packed, buffer, offset);
     };
   }
@@ -132,7 +132,7 @@ function fieldWriter(
     return (value, buffer) => {
       const items = value[name] as string[];
       const packed = new Uint8Array(32 * items.length);
-      items.forEach((item, i) => keccak256Into(encoder.encode(item), packed, 32 * i));
+      for (const [i, item] of items.entries()) keccak256Into(encoder.encode(item), packed, 32 * i);
       keccak256Into(packed, buffer, offset);
     };
   }

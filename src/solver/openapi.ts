@@ -37,11 +37,20 @@ const json = (name: keyof typeof schemas) => ({ 'application/json': { schema: re
 const answer = (description: string, name: keyof typeof schemas) => ({ description, content: json(name) });
 const error = (description: string) => answer(description, 'Error');
 const idParameter = (what: string) => [
-  { name: 'id', in: 'path', required: true, description: `the ${what} id (0x + 64 hex digits)`, schema: { type: 'string' } },
+  {
+    name: 'id',
+    in: 'path',
+    required: true,
+    description: `the ${what} id (0x + 64 hex digits)`,
+    schema: { type: 'string' },
+  },
 ];
-const signedHeaders = ['x-lilypad-address', 'x-lilypad-timestamp', 'x-lilypad-nonce', 'x-lilypad-signature'].map(
-  (name) => ({ name, in: 'header', required: true, schema: { type: 'string' } }),
-);
+const signedHeaders = [
+  'x-lilypad-address',
+  'x-lilypad-timestamp',
+  'x-lilypad-nonce',
+  'x-lilypad-signature',
+].map((name) => ({ name, in: 'header', required: true, schema: { type: 'string' } }));
 const rateLimited = error('too many requests from this address; the Retry-After header says when to retry');
 
 export function openApiDocument(): Record<string, unknown> {
@@ -64,7 +73,10 @@ export function openApiDocument(): Record<string, unknown> {
     },
     paths: {
       '/api/v1/health': {
-        get: { summary: 'who this solver is: address, chain, contracts, suggested mediators', responses: { 200: { description: 'ok' } } },
+        get: {
+          summary: 'who this solver is: address, chain, contracts, suggested mediators',
+          responses: { 200: { description: 'ok' } },
+        },
       },
       '/api/v1/job-offers': {
         post: {
@@ -81,7 +93,10 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/api/v1/job-offers/{id}': {
         parameters: idParameter('job offer'),
-        get: { summary: 'a job offer, its status and why it waits', responses: { 200: answer('ok', 'JobOfferView'), 404: error('no such offer') } },
+        get: {
+          summary: 'a job offer, its status and why it waits',
+          responses: { 200: answer('ok', 'JobOfferView'), 404: error('no such offer') },
+        },
         delete: {
           summary: 'cancel a job offer (signed by its job creator); a proposed deal is cancelled with it',
           parameters: signedHeaders,
@@ -97,7 +112,8 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/v1/job-offers/{id}/why': {
         parameters: idParameter('job offer'),
         get: {
-          summary: 'why a job waits ("3 resource offers open, none fits: none has gpu >= 1; …") or what became of it',
+          summary:
+            'why a job waits ("3 resource offers open, none fits: none has gpu >= 1; …") or what became of it',
           responses: { 200: answer('ok', 'JobWhy'), 404: error('no such offer') },
         },
       },
@@ -116,7 +132,10 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/api/v1/resource-offers/{id}': {
         parameters: idParameter('resource offer'),
-        get: { summary: 'a resource offer and its status', responses: { 200: answer('ok', 'ResourceOfferView'), 404: error('no such offer') } },
+        get: {
+          summary: 'a resource offer and its status',
+          responses: { 200: answer('ok', 'ResourceOfferView'), 404: error('no such offer') },
+        },
         delete: {
           summary: 'withdraw a resource offer (signed by its provider); an agreed deal it serves goes on',
           parameters: signedHeaders,
@@ -130,14 +149,21 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/api/v1/deals/{id}': {
         parameters: idParameter('deal'),
-        get: { summary: 'a deal: its terms, status and result', responses: { 200: answer('ok', 'DealView'), 404: error('no such deal') } },
+        get: {
+          summary: 'a deal: its terms, status and result',
+          responses: { 200: answer('ok', 'DealView'), 404: error('no such deal') },
+        },
       },
       '/api/v1/deals/{id}/signatures': {
         parameters: idParameter('deal'),
         post: {
           summary: "a party's EIP-712 signature of the proposed deal; with both, the solver submits agree",
           requestBody: { required: true, content: json('DealSignature') },
-          responses: { 200: { description: 'recorded' }, 404: error('no such deal'), 422: error('not signed by a party') },
+          responses: {
+            200: { description: 'recorded' },
+            404: error('no such deal'),
+            422: error('not signed by a party'),
+          },
         },
       },
       '/api/v1/deals/{id}/running': {
@@ -145,15 +171,23 @@ export function openApiDocument(): Record<string, unknown> {
         post: {
           summary: 'the resource provider reports the job running (signed)',
           parameters: signedHeaders,
-          responses: { 200: { description: 'recorded' }, 401: error('not signed'), 422: error('not the provider') },
+          responses: {
+            200: { description: 'recorded' },
+            401: error('not signed'),
+            422: error('not the provider'),
+          },
         },
       },
       '/api/v1/deals/{id}/files': {
         parameters: idParameter('deal'),
         put: {
-          summary: "upload a CAR (module, inputs or result) for a deal, signed by one of its members; counts against the uploader's quota",
+          summary:
+            "upload a CAR (module, inputs or result) for a deal, signed by one of its members; counts against the uploader's quota",
           parameters: signedHeaders,
-          requestBody: { required: true, content: { 'application/vnd.ipld.car': { schema: { type: 'string', format: 'binary' } } } },
+          requestBody: {
+            required: true,
+            content: { 'application/vnd.ipld.car': { schema: { type: 'string', format: 'binary' } } },
+          },
           responses: {
             201: { description: 'stored: { roots }' },
             400: error('not a valid, complete, verified CAR'),
@@ -165,9 +199,13 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/ipfs/{cid}': {
         get: {
-          summary: 'trustless gateway: a raw block (application/vnd.ipld.raw) or the DAG as a CAR (application/vnd.ipld.car)',
+          summary:
+            'trustless gateway: a raw block (application/vnd.ipld.raw) or the DAG as a CAR (application/vnd.ipld.car)',
           parameters: [{ name: 'cid', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 200: { description: 'the block or CAR' }, 404: { description: 'not in the directory' } },
+          responses: {
+            200: { description: 'the block or CAR' },
+            404: { description: 'not in the directory' },
+          },
         },
       },
       '/api/v1/events': {
@@ -179,7 +217,10 @@ export function openApiDocument(): Record<string, unknown> {
             { name: 'since', in: 'query', required: false, schema: { type: 'integer', minimum: 0 } },
           ],
           responses: {
-            101: { description: 'switching to WebSocket; messages are SolverEvent plus seq', content: json('SolverEvent') },
+            101: {
+              description: 'switching to WebSocket; messages are SolverEvent plus seq',
+              content: json('SolverEvent'),
+            },
             400: { description: 'since is not a number' },
             401: { description: 'not signed' },
             429: { description: 'too many connections from this address' },

@@ -206,7 +206,10 @@ export class Solver {
       );
     }, this.#options.expiryIntervalMs ?? 1000);
     this.#expiryTimer.unref();
-    this.#collectTimer = setInterval(() => void this.collectGarbage(), this.#options.collectIntervalMs ?? 60_000);
+    this.#collectTimer = setInterval(
+      () => void this.collectGarbage(),
+      this.#options.collectIntervalMs ?? 60_000,
+    );
     this.#collectTimer.unref();
     this.#log.info({ url: this.#url, address: this.address }, 'solver started');
     return this.#url;
@@ -323,9 +326,12 @@ export class Solver {
     }
     const signer = await recoverAddress({ hash: id, signature }).catch(() => undefined);
     if (signer?.toLowerCase() !== party.toLowerCase()) {
-      throw new OfferRejectedError(`the offer is signed by ${signer ?? 'nobody'}, not by its ${role} ${party}`, {
-        hint: 'sign the EIP-712 typed data of this offer, for this chain and deal contract',
-      });
+      throw new OfferRejectedError(
+        `the offer is signed by ${signer ?? 'nobody'}, not by its ${role} ${party}`,
+        {
+          hint: 'sign the EIP-712 typed data of this offer, for this chain and deal contract',
+        },
+      );
     }
   }
 
@@ -416,7 +422,10 @@ export class Solver {
       const onChain = await dealStatus(this.#public, this.network, deal.id).catch(() => undefined);
       if (onChain && onChain.state !== DealState.None) return;
       await this.#run(() =>
-        this.#market.cancelProposal(deal.id, `agree failed: ${reason}`, { jobCreator: true, resourceProvider: false }),
+        this.#market.cancelProposal(deal.id, `agree failed: ${reason}`, {
+          jobCreator: true,
+          resourceProvider: false,
+        }),
       );
     } finally {
       this.#agreeing.delete(deal.id);
@@ -559,7 +568,8 @@ export class Solver {
     this.#collecting ??= (async () => {
       try {
         const collected = await this.#directory.collect(now);
-        if (collected.deals > 0) this.#log.info(collected, 'directory: collected the content of finished deals');
+        if (collected.deals > 0)
+          this.#log.info(collected, 'directory: collected the content of finished deals');
         this.#store.pruneEvents(now - (this.#options.eventRetentionMs ?? 7 * 24 * 3600 * 1000));
       } catch (error) {
         this.#log.error({ err: error }, 'collection failed');

@@ -125,30 +125,8 @@ const bigintFields = new Set([
   'paymentCollateral',
 ]);
 
-/** JSON with bigints as decimal strings; faster than JSON.stringify with a replacer. */
-export function toJson(value: unknown): string {
-  switch (typeof value) {
-    case 'bigint':
-      return `"${value}"`;
-    case 'string':
-      return JSON.stringify(value);
-    case 'number':
-    case 'boolean':
-      return String(value);
-    case 'object': {
-      if (value === null) return 'null';
-      if (Array.isArray(value)) return `[${value.map(toJson).join(',')}]`;
-      let out = '';
-      for (const [key, item] of Object.entries(value)) {
-        if (item === undefined) continue;
-        out += `${out ? ',' : ''}${JSON.stringify(key)}:${toJson(item)}`;
-      }
-      return `{${out}}`;
-    }
-    default:
-      return 'null';
-  }
-}
+const toJson = (value: unknown) =>
+  JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v));
 const fromJson = <T>(text: string): T =>
   JSON.parse(text, (key, v) => (bigintFields.has(key) && typeof v === 'string' ? BigInt(v) : v)) as T;
 
@@ -162,9 +140,9 @@ export class SqliteStore implements Store {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('cache_size = -65536'); // 64 MiB
-    this.#db.pragma(`wal_autocheckpoint = ${process.env.LP_AUTO ?? 50000}`); // 200 MiB: only if the checkpointer falls behind
+    this.#db.pragma('wal_autocheckpoint = 50000'); // 200 MiB: only if the checkpointer falls behind
     this.#db.exec(SCHEMA);
-    this.#checkpointer = new Checkpointer(path, Number(process.env.LP_CKPT_MS ?? 500));
+    this.#checkpointer = new Checkpointer(path);
     const dealColumnNames = (this.#db.pragma('table_info(deals)') as { name: string }[]).map((c) => c.name);
     if (!dealColumnNames.includes('collected')) {
       this.#db.exec('ALTER TABLE deals ADD COLUMN collected INTEGER NOT NULL DEFAULT 0');
@@ -221,7 +199,9 @@ export class SqliteStore implements Store {
   }
 
   getResourceOffer(id: Hex): StoredResourceOffer | undefined {
-    const row = this.#sql('SELECT * FROM resource_offers WHERE id = ?').get(id) as ResourceOfferRow | undefined;
+    const row = this.#sql('SELECT * FROM resource_offers WHERE id = ?').get(id) as
+      | ResourceOfferRow
+      | undefined;
     return row && resourceOfferFromRow(row);
   }
 
@@ -344,9 +324,9 @@ export class SqliteStore implements Store {
 
   pruneEvents(before: number): void {
     // Events are appended in time order, so the old ones are the rows before the first recent one.
-    const first = this.#sql('SELECT rowid FROM events WHERE created_at >= ? ORDER BY rowid LIMIT 1').get(before) as
-      | { rowid: number }
-      | undefined;
+    const first = this.#sql('SELECT rowid FROM events WHERE created_at >= ? ORDER BY rowid LIMIT 1').get(
+      before,
+    ) as { rowid: number } | undefined;
     const end = first?.rowid ?? Number.MAX_SAFE_INTEGER;
     this.transaction(() => {
       this.#sql(
@@ -411,7 +391,10 @@ export class SqliteStore implements Store {
     const entries = Object.entries(values).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return;
     const assignments = entries.map(([column]) => `${column} = ?`).join(', ');
-    this.#sql(`UPDATE ${table} SET ${assignments} WHERE id = ?`).run(...entries.map(([, value]) => value), id);
+    this.#sql(`UPDATE ${table} SET ${assignments} WHERE id = ?`).run(
+      ...entries.map(([, value]) => value),
+      id,
+    );
   }
 }
 

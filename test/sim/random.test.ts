@@ -45,7 +45,9 @@ describe('EventQueue', () => {
   it('pops by time, and in scheduling order within the same second', () => {
     const q = new EventQueue<{ time: number; seq: number; name: string }>();
     const times = [5, 1, 3, 1, 5, 0, 3, 1];
-    times.forEach((t, i) => q.push(t, { time: 0, seq: 0, name: `${t}:${i}` }));
+    times.forEach((t, i) => {
+      q.push(t, { time: 0, seq: 0, name: `${t}:${i}` });
+    });
     const out: string[] = [];
     for (let e = q.pop(); e; e = q.pop()) out.push(e.name);
     expect(out).toEqual(['0:5', '1:1', '1:3', '1:7', '3:2', '3:6', '5:0', '5:4']);

@@ -79,7 +79,7 @@ describe('sweep output', () => {
     expectWellFormed(chart);
     expect(chart).toContain('analytic threshold 0.167');
     expect(chart).toContain('>simulated<');
-    expect(chart).toContain('>theory (rational provider)<');
+    expect(chart).toContain('>theory: rational provider, honest mediators<');
     const csv = (files['sweep.csv'] as string).trim().split('\n');
     expect(csv).toHaveLength(5);
     expect(csv[0]?.startsWith('checkProbability,jobs,')).toBe(true);

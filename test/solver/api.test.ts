@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-
+import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Anvil, startAnvil } from '../../src/chain/anvil.js';
@@ -18,17 +18,21 @@ import { signRequest } from '../../src/protocol/signed-request.js';
 import { SolverClient, SolverRequestError } from '../../src/protocol/solver-client.js';
 import { type SolverEvent, toWire } from '../../src/protocol/wire.js';
 import { Solver } from '../../src/solver/solver.js';
+import { runCli } from '../e2e/cli.js';
 import { accounts, jobOffer, resourceOffer, signJobOffer, signResourceOffer } from '../protocol/fixtures.js';
+
+const gpuSpec = { cpu: 1000, gpu: 1, gpuVram: 0, ram: 512, disk: 100 };
 
 let anvil: Anvil;
 let solver: Solver;
 let dataDir: string;
 let network: Network;
+let contracts: { deals: `0x${string}`; token: `0x${string}` };
 
 beforeAll(async () => {
   anvil = await startAnvil();
   const deployer = devAccount('deployer').privateKey;
-  const contracts = await deployContracts(
+  contracts = await deployContracts(
     walletClientFor(anvil.rpcUrl, anvil.chainId, deployer),
     publicClientFor(anvil.rpcUrl, anvil.chainId),
   );
@@ -59,6 +63,7 @@ const post = (path: string, body: unknown) =>
 
 function collect(client: SolverClient) {
   const events: SolverEvent[] = [];
+  const seqs: (number | undefined)[] = [];
   const waitFor = async (predicate: (e: SolverEvent) => boolean, ms = 5000) => {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
@@ -68,7 +73,19 @@ function collect(client: SolverClient) {
     }
     throw new Error(`no matching event in ${ms} ms; saw ${events.map((e) => e.type).join(', ')}`);
   };
-  return { events, waitFor, subscribe: () => client.subscribe((e) => events.push(e)) };
+  return {
+    events,
+    seqs,
+    waitFor,
+    subscribe: (since?: number) =>
+      client.subscribe(
+        (e, { seq }) => {
+          events.push(e);
+          seqs.push(seq);
+        },
+        { since },
+      ),
+  };
 }
 
 describe('solver API', () => {
@@ -176,5 +193,182 @@ describe('solver API', () => {
     const error = await jc.getDeal(`0x${'12'.repeat(32)}`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SolverRequestError);
     expect((error as SolverRequestError).status).toBe(404);
+  });
+  it('serves its OpenAPI document, built from the schemas it validates with', async () => {
+    const response = await fetch(`${solver.url}/api/v1/openapi.json`);
+    expect(response.status).toBe(200);
+    const doc = (await response.json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    for (const path of [
+      '/api/v1/job-offers',
+      '/api/v1/job-offers/{id}/why',
+      '/api/v1/resource-offers/{id}',
+      '/api/v1/events',
+    ]) {
+      expect(Object.keys(doc.paths)).toContain(path);
+    }
+    expect(Object.keys(doc.components.schemas.SignedJobOffer?.properties ?? {})).toEqual([
+      'offer',
+      'signature',
+    ]);
+  });
+
+  it('says what to fix for a body that is missing, too large or of the wrong type', async () => {
+    const empty = await fetch(`${solver.url}/api/v1/job-offers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(empty.status).toBe(400);
+    expect(await empty.text()).toMatch(/body is empty/);
+    const large = await post('/api/v1/job-offers', { offer: 'x'.repeat(2 * 1024 * 1024) });
+    expect(large.status).toBe(413);
+    expect(await large.text()).toMatch(/limited to 1048576 bytes/);
+    const text = await fetch(`${solver.url}/api/v1/resource-offers`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hi',
+    });
+    expect(text.status).toBe(415);
+    expect(await text.text()).toMatch(/send application\/json/);
+    const badId = await fetch(`${solver.url}/api/v1/job-offers/0x1234/why`);
+    expect(badId.status).toBe(400);
+    expect(await badId.text()).toMatch(/job offer id in the path: .*32-byte hex/);
+  });
+
+  it('says why a job waits, lets only its creator cancel it, and says so after', async () => {
+    const jc = new SolverClient(solver.url, accounts.jobCreator);
+    // An offer too dear for anyone here stays open, so the reason has something to count.
+    await new SolverClient(solver.url, accounts.resourceProvider).postResourceOffer(
+      await signResourceOffer(resourceOffer({ nonce: 300n, fixedPrice: 20n * 10n ** 18n }), network),
+    );
+    const { id } = await jc.postJobOffer(
+      await signJobOffer(jobOffer({ nonce: 300n, spec: gpuSpec }), network),
+    );
+    const why = await jc.whyJobOffer(id);
+    expect(why.status).toBe('queued');
+    expect(why.reason).toMatch(
+      /^\d+ resource offers? open, none fits: none has gpu >= 1; \d+ ha(s|ve) gpu < 1/,
+    );
+
+    const path = `/api/v1/job-offers/${id}`;
+    expect((await fetch(`${solver.url}${path}`, { method: 'DELETE' })).status).toBe(401);
+    const stranger = await fetch(`${solver.url}${path}`, {
+      method: 'DELETE',
+      headers: await signRequest(accounts.stranger, 'DELETE', path),
+    });
+    expect(stranger.status).toBe(403);
+    expect(await stranger.text()).toMatch(/only its job creator can cancel it/);
+    expect(await jc.cancelJobOffer(id)).toEqual({ id, status: 'cancelled' });
+    expect(await jc.whyJobOffer(id)).toMatchObject({
+      status: 'cancelled',
+      reason: 'cancelled by its job creator',
+    });
+  });
+
+  it("numbers each party's events, and a client that reconnects gets exactly what it missed", async () => {
+    const jc = new SolverClient(solver.url, accounts.jobCreator);
+    const first = collect(jc);
+    const subscription = await first.subscribe();
+    const posted: Hex[] = [];
+    for (const nonce of [401n, 402n]) {
+      posted.push(
+        (await jc.postJobOffer(await signJobOffer(jobOffer({ nonce, spec: gpuSpec }), network))).id,
+      );
+    }
+    await first.waitFor((e) => e.type === 'job:queued' && e.jobOfferId === posted[1]);
+    const last = first.seqs.at(-1) as number;
+    const queuedSeqs = first.events.flatMap((e, i) =>
+      e.type === 'job:queued' && posted.includes(e.jobOfferId) ? [first.seqs[i]] : [],
+    );
+    expect(queuedSeqs.slice(-2)).toEqual([last - 1, last]);
+
+    // The solver drops every socket; an event is committed before the client is back.
+    solver.hub.closeAll();
+    const missed = (
+      await jc.postJobOffer(await signJobOffer(jobOffer({ nonce: 403n, spec: gpuSpec }), network))
+    ).id;
+    await first.waitFor((e) => e.type === 'job:queued' && e.jobOfferId === missed);
+    const replayed = first.events.filter((e) => e.type === 'job:queued' && e.jobOfferId === missed);
+    expect(replayed).toHaveLength(1);
+    expect(first.seqs.at(-1)).toBe(last + 1);
+    subscription.close();
+
+    // A client that says where it stopped gets what came after, from the store.
+    const later = collect(jc);
+    const again = await later.subscribe(last - 1);
+    await later.waitFor((e) => e.type === 'job:queued' && e.jobOfferId === missed);
+    expect(later.seqs).toEqual([last, last + 1]);
+    again.close();
+  });
+
+  it('explains a waiting job on the command line: lilypad jobs why', async () => {
+    const jc = new SolverClient(solver.url, accounts.jobCreator);
+    const { id } = await jc.postJobOffer(
+      await signJobOffer(jobOffer({ nonce: 500n, spec: gpuSpec }), network),
+    );
+    const cli = await runCli(['jobs', 'why', id], {
+      LILYPAD_SOLVER_URL: solver.url,
+      WEB3_RPC_URL: anvil.rpcUrl,
+      LILYPAD_DATA_DIR: dataDir,
+    });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/^queued: \d+ resource offers? open, none fits: none has gpu >= 1/);
+    const missing = await runCli(['jobs', 'why', `0x${'00'.repeat(32)}`], {
+      LILYPAD_SOLVER_URL: solver.url,
+      WEB3_RPC_URL: anvil.rpcUrl,
+      LILYPAD_DATA_DIR: dataDir,
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no job offer 0x0+/);
+  }, 30_000);
+});
+
+describe('solver API limits', () => {
+  it('answers 429 with Retry-After once an address has used its requests', async () => {
+    const limited = new Solver({
+      network: { chainId: anvil.chainId, rpcUrl: anvil.rpcUrl, ...contracts },
+      privateKey: devAccount('solver').privateKey,
+      dataDir: join(dataDir, 'limited'),
+      logger: pino({ level: 'silent' }),
+      limits: { rate: { perSecond: 1, burst: 2 } },
+    });
+    await limited.start();
+    try {
+      const statuses: number[] = [];
+      let refused: Response | undefined;
+      for (const nonce of [1n, 2n, 3n]) {
+        const response = await fetch(`${limited.url}/api/v1/job-offers`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(toWire(await signJobOffer(jobOffer({ nonce, spec: gpuSpec }), network))),
+        });
+        statuses.push(response.status);
+        if (response.status === 429) refused = response;
+      }
+      expect(statuses).toEqual([201, 201, 429]);
+      expect(refused?.headers.get('retry-after')).toBe('1');
+      expect(((await (refused as Response).json()) as { error: string }).error).toMatch(
+        /too many requests from 0x[0-9a-fA-F]{40}: at most 1 per second \(bursts of 2\)\nhint: retry in 1 s/,
+      );
+      // Another address is not held back; and the client waits as told, then gets through.
+      const stranger = await signJobOffer(
+        jobOffer({ nonce: 4n, jobCreator: accounts.stranger.address, spec: gpuSpec }),
+        network,
+        accounts.stranger,
+      );
+      expect((await new SolverClient(limited.url, accounts.stranger).postJobOffer(stranger)).status).toBe(
+        'queued',
+      );
+      const waited = await new SolverClient(limited.url, accounts.jobCreator).postJobOffer(
+        await signJobOffer(jobOffer({ nonce: 5n, spec: gpuSpec }), network),
+      );
+      expect(waited.status).toBe('queued');
+    } finally {
+      await limited.stop();
+    }
   });
 });

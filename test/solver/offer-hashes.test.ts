@@ -24,7 +24,9 @@ describe('keccak256', () => {
     });
     expect(result.error, stderr.toString()).toBeNull();
     const compiled = Buffer.from(binary ?? []).toString('base64');
-    expect(compiled, `update KECCAK256_WASM in src/solver/keccak256.ts to:\n${compiled}`).toBe(KECCAK256_WASM);
+    expect(compiled, `update KECCAK256_WASM in src/solver/keccak256.ts to:\n${compiled}`).toBe(
+      KECCAK256_WASM,
+    );
   }, 30_000);
 
   it('equals viem on every length around the block size', () => {
@@ -49,8 +51,15 @@ describe('OfferHashes', () => {
   it('gives the ids viem gives, for offers and the deal derived from them', () => {
     for (const network of networks) {
       const hashes = new OfferHashes(network);
-      const job = jobOffer({ module: 'bafkreié-ünïcode', mediators: [accounts.mediator.address, otherAddress] });
-      const resource = resourceOffer({ modules: ['a', 'bafkreib'], mediators: [otherAddress], fixedPrice: 0n });
+      const job = jobOffer({
+        module: 'bafkreié-ünïcode',
+        mediators: [accounts.mediator.address, otherAddress],
+      });
+      const resource = resourceOffer({
+        modules: ['a', 'bafkreib'],
+        mediators: [otherAddress],
+        fixedPrice: 0n,
+      });
       expect(hashes.jobOfferId(job)).toBe(jobOfferId(network, job));
       expect(hashes.resourceOfferId(resource)).toBe(resourceOfferId(network, resource));
       const deal = deriveDeal({

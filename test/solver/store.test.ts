@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deriveDeal } from '../../src/protocol/derive-deal.js';
 import { jobOfferId, resourceOfferId } from '../../src/protocol/eip712.js';
@@ -127,6 +127,89 @@ for (const { name, open } of implementations) {
         }),
       ).toThrow('crash in the middle');
       expect(store.getJobOffer(jobId)?.status).toBe('queued');
+    });
+
+    it('keeps offers by status, and answers false for an offer it already has', async () => {
+      const { store } = fresh();
+      const { resource, resourceId, jobId, job } = await seed(store);
+      expect(store.resourceOffersWithStatus('open').map((r) => r.id)).toEqual([resourceId]);
+      store.updateResourceOffer(resourceId, { status: 'busy', dealId: `0x${'ab'.repeat(32)}` });
+      expect(store.resourceOffersWithStatus('open')).toEqual([]);
+      expect(store.resourceOffersWithStatus('busy').map((r) => r.dealId)).toEqual([`0x${'ab'.repeat(32)}`]);
+      expect(
+        store.addResourceOffer({
+          id: resourceId,
+          signed: resource,
+          status: 'open',
+          dealId: null,
+          createdAt: 5,
+        }),
+      ).toBe(false);
+      expect(store.getResourceOffer(resourceId)?.status).toBe('busy');
+      store.updateJobOffer(jobId, { status: 'matched', dealId: `0x${'ab'.repeat(32)}` });
+      expect(store.jobOffersWithStatus('queued')).toEqual([]);
+      expect(store.jobOffersWithStatus('matched').map((j) => j.signed)).toEqual([job]);
+    });
+
+    it('replaces a cancelled deal proposed again from the same offers', async () => {
+      const { store } = fresh();
+      const { deal } = await seed(store);
+      store.updateDeal(deal.id, {
+        status: 'cancelled',
+        reason: 'not signed in time',
+        signatureJC: `0x${'12'.repeat(65)}`,
+      });
+      store.addDeal({ ...deal, proposedAt: 10, updatedAt: 10 });
+      const again = store.getDeal(deal.id);
+      expect(again?.status).toBe('proposed');
+      expect(again?.signatureJC).toBeNull();
+      expect(again?.reason).toBeNull();
+      expect(store.activeDeals().map((d) => d.id)).toEqual([deal.id]);
+    });
+
+    it('numbers events per address, gives them back in order, and keeps the last seq when pruning', () => {
+      const { store } = fresh();
+      const alice = accounts.jobCreator.address;
+      const bob = accounts.resourceProvider.address;
+      store.transaction(() => {
+        for (let seq = 1; seq <= 3; seq++)
+          store.appendEvent({ address: alice, seq, body: `{"n":${seq}}`, createdAt: seq * 10 });
+        store.appendEvent({ address: bob, seq: 1, body: '{"n":"b"}', createdAt: 25 });
+      });
+      expect(store.eventsAfter(alice, 1, 10).map((e) => [e.seq, e.body])).toEqual([
+        [2, '{"n":2}'],
+        [3, '{"n":3}'],
+      ]);
+      expect(store.eventsAfter(alice.toLowerCase() as Address, 0, 2).map((e) => e.seq)).toEqual([1, 2]);
+      store.pruneEvents(30);
+      expect(store.eventsAfter(alice, 0, 10).map((e) => e.seq)).toEqual([3]);
+      store.pruneEvents(100);
+      expect(store.eventsAfter(alice, 0, 10)).toEqual([]);
+      const seqs = Object.fromEntries(
+        store.lastEventSeqs().map(({ address, seq }) => [address.toLowerCase(), seq]),
+      );
+      expect(seqs).toEqual({ [alice.toLowerCase()]: 3, [bob.toLowerCase()]: 1 });
+    });
+
+    it('counts uploads per uploader until the deal is collected, and lists what to keep and collect', async () => {
+      const { store } = fresh();
+      const { deal } = await seed(store);
+      const uploader = accounts.jobCreator.address;
+      expect(store.recordUpload({ cid: 'bafy1', dealId: deal.id, uploader, bytes: 100 })).toBe(true);
+      expect(store.recordUpload({ cid: 'bafy1', dealId: deal.id, uploader, bytes: 100 })).toBe(false);
+      store.recordUpload({ cid: 'bafy2', dealId: deal.id, uploader, bytes: 50 });
+      expect(store.uploadedBytes(uploader)).toBe(150);
+      expect(store.uploadsOfDeal(deal.id).map((u) => u.cid)).toEqual(['bafy1', 'bafy2']);
+      expect(store.finishedDealsToCollect(1000)).toEqual([]);
+      expect(store.dealsToKeep(1000).map((d) => d.id)).toEqual([deal.id]);
+      store.updateDeal(deal.id, { status: 'settled', updatedAt: 500 });
+      expect(store.dealsToKeep(400).map((d) => d.id)).toEqual([deal.id]);
+      expect(store.dealsToKeep(600)).toEqual([]);
+      expect(store.finishedDealsToCollect(400)).toEqual([]);
+      expect(store.finishedDealsToCollect(600).map((d) => d.id)).toEqual([deal.id]);
+      store.markCollected(deal.id);
+      expect(store.finishedDealsToCollect(600)).toEqual([]);
+      expect(store.uploadedBytes(uploader)).toBe(0);
     });
 
     it('survives being closed and reopened, cursor included', async () => {

@@ -120,7 +120,7 @@ Examples:
               `  adaptive       cheat in ${(s.adaptive.cheatingRate * 100).toFixed(1)}% of deals (second half of the rounds)`,
             ]
           : []),
-        `  theory         p = ${s.detectionProbability}, p* = s/(r+f) = ${s.theory.threshold}: cheating ${s.theory.cheatingPays ? 'pays' : 'does not pay'}`,
+        `  theory         p = ${s.detectionProbability}, p* = s/(r+f) = ${s.theory.threshold}: with honest mediators, cheating ${s.theory.cheatingPays ? 'pays' : 'does not pay'}`,
         `  escrow         invariant ${s.escrowInvariantHolds ? 'holds' : 'BROKEN'}`,
         `report: ${join(out, 'report.html')}`,
       ];
