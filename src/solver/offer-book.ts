@@ -78,24 +78,47 @@ function unfileFrom<C>(index: Map<string, Set<C>>, keys: string[], value: C): vo
   }
 }
 
-/** The union of the classes filed under any of `keys`. */
-function classesUnder<C>(index: Map<string, Set<C>>, keys: readonly string[]): Set<C> {
-  if (keys.length === 1) return index.get((keys[0] as string).toLowerCase()) ?? new Set();
-  const out = new Set<C>();
-  for (const key of keys) for (const kind of index.get(key.toLowerCase()) ?? []) out.add(kind);
-  return out;
+/**
+ * The classes filed under any of `keys`, remembered per list of keys until a class comes or goes
+ * (which is rare: classes are kinds of machines, not offers).
+ */
+class ClassIndex<C> {
+  readonly #byKey = new Map<string, Set<C>>();
+  readonly #unions = new Map<string, C[]>();
+
+  file(keys: string[], kind: C): void {
+    fileUnder(this.#byKey, keys, kind);
+    this.#unions.clear();
+  }
+
+  unfile(keys: string[], kind: C): void {
+    unfileFrom(this.#byKey, keys, kind);
+    this.#unions.clear();
+  }
+
+  under(keys: readonly string[]): C[] {
+    const id = keys.join(',');
+    let union = this.#unions.get(id);
+    if (!union) {
+      const set = new Set<C>();
+      for (const key of keys) for (const kind of this.#byKey.get(key.toLowerCase()) ?? []) set.add(kind);
+      union = [...set];
+      this.#unions.set(id, union);
+    }
+    return union;
+  }
 }
 
 export class OfferBook {
   readonly solver: Address;
   readonly #resources = new Map<Hex, ResourceEntry>();
   readonly #resourceClasses = new Map<string, ResourceClass>();
-  readonly #resourceClassesByMediator = new Map<string, Set<ResourceClass>>();
+  readonly #resourceClassesByMediator = new ClassIndex<ResourceClass>();
   readonly #resourcesByProvider = new Map<string, Set<ResourceEntry>>();
   readonly #resourceExpiry = new SortedList<ResourceEntry>(byExpiry);
   readonly #jobs = new Map<Hex, JobEntry>();
   readonly #jobClasses = new Map<string, JobClass>();
-  readonly #jobClassesByMediator = new Map<string, Set<JobClass>>();
+  readonly #jobClassesByMediator = new ClassIndex<JobClass>();
   readonly #targeted = new Map<string, SortedList<JobEntry>>();
   readonly #jobsByCreator = new Map<string, Set<JobEntry>>();
   readonly #jobExpiry = new SortedList<JobEntry>(byExpiry);
@@ -145,7 +168,7 @@ export class OfferBook {
         byAge: new SortedList<ResourceEntry>(byAge),
       };
       this.#resourceClasses.set(key, kind);
-      fileUnder(this.#resourceClassesByMediator, mediators, kind);
+      this.#resourceClassesByMediator.file(mediators, kind);
     }
     const entry: ResourceEntry = {
       id: stored.id,
@@ -173,7 +196,7 @@ export class OfferBook {
     unfileFrom(this.#resourcesByProvider, [entry.stored.signed.offer.resourceProvider.toLowerCase()], entry);
     if (kind.byAge.size === 0) {
       this.#resourceClasses.delete(kind.key);
-      unfileFrom(this.#resourceClassesByMediator, kind.mediators, kind);
+      this.#resourceClassesByMediator.unfile(kind.mediators, kind);
     }
     return entry.stored;
   }
@@ -193,7 +216,7 @@ export class OfferBook {
     }
     const market = job.pricingMode === PricingMode.market;
     let best: ResourceEntry | undefined;
-    for (const kind of classesUnder(this.#resourceClassesByMediator, job.mediators)) {
+    for (const kind of this.#resourceClassesByMediator.under(job.mediators)) {
       if (specShortfall(kind.spec, job.spec) || (kind.modules && !kind.modules.has(job.module))) continue;
       const candidate = market
         ? cheapest(kind, job.maxPrice, nowSeconds)
@@ -227,7 +250,7 @@ export class OfferBook {
       if (!kind) {
         kind = { key, spec: { ...offer.spec }, mediators, byAge: new SortedList<JobEntry>(byAge) };
         this.#jobClasses.set(key, kind);
-        fileUnder(this.#jobClassesByMediator, mediators, kind);
+        this.#jobClassesByMediator.file(mediators, kind);
       }
       entry.kind = kind;
       kind.byAge.insert(entry);
@@ -253,7 +276,7 @@ export class OfferBook {
       kind.byAge.delete(entry);
       if (kind.byAge.size === 0) {
         this.#jobClasses.delete(kind.key);
-        unfileFrom(this.#jobClassesByMediator, kind.mediators, kind);
+        this.#jobClassesByMediator.unfile(kind.mediators, kind);
       }
     } else {
       const target = entry.stored.signed.offer.target.toLowerCase();
@@ -269,7 +292,7 @@ export class OfferBook {
     if (!sameAddress(offer.solver, this.solver)) return undefined;
     const modules = offer.modules.length > 0 ? new Set(offer.modules) : undefined;
     let best: JobEntry | undefined;
-    for (const kind of classesUnder(this.#jobClassesByMediator, offer.mediators)) {
+    for (const kind of this.#jobClassesByMediator.under(offer.mediators)) {
       if (specShortfall(offer.spec, kind.spec)) continue;
       for (const entry of kind.byAge) {
         if (best && byAge(entry, best) >= 0) break;

@@ -48,8 +48,26 @@ export class SortedList<T> {
     return true;
   }
 
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (const chunk of this.#chunks) yield* chunk;
+  /** In order; a plain iterator rather than a generator, as it is on the matching path. */
+  [Symbol.iterator](): IterableIterator<T> {
+    const chunks = this.#chunks;
+    let c = 0;
+    let i = 0;
+    const iterator: IterableIterator<T> = {
+      next(): IteratorResult<T> {
+        while (c < chunks.length) {
+          const chunk = chunks[c] as T[];
+          if (i < chunk.length) return { done: false, value: chunk[i++] as T };
+          c++;
+          i = 0;
+        }
+        return { done: true, value: undefined };
+      },
+      [Symbol.iterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
   }
 
   /** The first chunk whose last item is not before `item` (chunks.length if none). */
