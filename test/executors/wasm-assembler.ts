@@ -2,6 +2,8 @@
  * A tiny WebAssembly assembler for tests: enough to write WASI commands by hand (imports, one memory,
  * functions, exports, data), so each test's module is a few readable lines instead of a blob.
  */
+import { sleb, uleb } from '../../src/executors/wasm/binary.js';
+
 export const i32 = 0x7f;
 export const i64 = 0x7e;
 
@@ -9,29 +11,7 @@ export type FuncType = { params: number[]; results: number[] };
 export type Import = { module: string; name: string; type: FuncType };
 export type Func = { type: FuncType; locals?: number[]; body: number[]; export?: string };
 
-export function uleb(value: number | bigint): number[] {
-  let rest = BigInt(value);
-  const out: number[] = [];
-  do {
-    let b = Number(rest & 0x7fn);
-    rest >>= 7n;
-    if (rest !== 0n) b |= 0x80;
-    out.push(b);
-  } while (rest !== 0n);
-  return out;
-}
-
-export function sleb(value: number | bigint): number[] {
-  let rest = BigInt(value);
-  const out: number[] = [];
-  for (;;) {
-    const b = Number(rest & 0x7fn);
-    rest >>= 7n;
-    const done = (rest === 0n && (b & 0x40) === 0) || (rest === -1n && (b & 0x40) !== 0);
-    out.push(done ? b : b | 0x80);
-    if (done) return out;
-  }
-}
+export { sleb, uleb };
 
 const text = (s: string) => [...uleb(Buffer.byteLength(s)), ...Buffer.from(s)];
 const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
