@@ -5,12 +5,6 @@ import type WebSocket from 'ws';
 export class EventHub {
   readonly #sockets = new Map<string, Set<WebSocket>>();
 
-  get size(): number {
-    let count = 0;
-    for (const set of this.#sockets.values()) count += set.size;
-    return count;
-  }
-
   subscribe(address: Address, socket: WebSocket): void {
     const key = address.toLowerCase();
     const set = this.#sockets.get(key) ?? new Set();

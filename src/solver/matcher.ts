@@ -147,7 +147,7 @@ export class NoMatchTally {
 }
 
 /** Market-price order: cheapest first, then oldest, then by id. */
-export function byPriceThenAge(a: StoredResourceOffer, b: StoredResourceOffer): number {
+function byPriceThenAge(a: StoredResourceOffer, b: StoredResourceOffer): number {
   const pa = a.signed.offer.fixedPrice;
   const pb = b.signed.offer.fixedPrice;
   return pa < pb ? -1 : pa > pb ? 1 : byAge(a, b);

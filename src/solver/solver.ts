@@ -138,10 +138,6 @@ export class Solver {
     return this.#directory;
   }
 
-  get market(): Market {
-    return this.#market;
-  }
-
   get network() {
     return this.#options.network;
   }
@@ -223,6 +219,7 @@ export class Solver {
     this.hub.closeAll();
     await this.#app?.close();
     if (this.#pending.length > 0) this.#flush();
+    await this.#collecting;
     this.#store?.close();
   }
 

@@ -298,6 +298,8 @@ describe('a solver killed with SIGKILL', () => {
   }, 60_000);
 
   it('completes a deal killed twice in its middle, and catches up with the chain events it missed', async () => {
+    if (!solverProcess || solverProcess.exitCode !== null || solverProcess.signalCode !== null)
+      await startSolver();
     // The real resource provider, whose job waits at a gate so the solver can be killed while it runs.
     let entered: () => void = () => {};
     const running = new Promise<void>((resolve) => {
@@ -339,6 +341,7 @@ describe('a solver killed with SIGKILL', () => {
         maxPrice: defaults.maxPrice,
         mediationFee: defaults.mediationFee,
         mediators,
+        signal: AbortSignal.timeout(40_000),
         onProgress: (event) => {
           // Killed once the result is verified: the job creator accepts on-chain while the solver is down.
           if (event.type === 'job:result-verified') void killSolver();
