@@ -12,7 +12,8 @@ export function describeProgress(event: JobProgress): string {
     case 'job:deposited':
       return `deposited ${lp(event.amount)} into escrow (tx ${short(event.txHash)})`;
     case 'job:offer-posted':
-      return `job offer posted (${short(event.jobOfferId)})`;
+      // In full: `lilypad jobs why <id>` takes it.
+      return `job offer posted: ${event.jobOfferId}`;
     case 'job:queued':
       return `waiting for a match: ${event.reason}`;
     case 'job:matched':
