@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { LilypadError } from '../protocol/errors.js';
+import { forgetEndpoint } from './clients.js';
 
 export const ANVIL_CHAIN_ID = 31337;
 
@@ -69,6 +70,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
 
 async function launch(binary: string, port: number, options: AnvilOptions): Promise<Anvil> {
   const chainId = options.chainId ?? ANVIL_CHAIN_ID;
+  const rpcUrl = `http://127.0.0.1:${port}`;
   const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--silent'];
   if (options.blockTime !== undefined) args.push('--block-time', String(options.blockTime));
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -98,13 +100,14 @@ async function launch(binary: string, port: number, options: AnvilOptions): Prom
       }
       process.removeListener('exit', killOnExit);
       child.stderr?.destroy();
+      // A later anvil may get the same port: it must not inherit this chain's nonces.
+      forgetEndpoint(rpcUrl);
     })();
     return stopping;
   };
   const onAbort = () => void stop();
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const rpcUrl = `http://127.0.0.1:${port}`;
   try {
     await waitUntilReady(rpcUrl, chainId, child, exited, options.signal);
   } catch (error) {

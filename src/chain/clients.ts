@@ -10,12 +10,13 @@ import {
   type Hex,
   type HttpTransport,
   http,
-  nonceManager,
+  type NonceManager,
   type PrivateKeyAccount,
   type PublicClient,
   type WalletClient,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { createNonceManager, jsonRpc } from 'viem/nonce';
 
 export type LilypadPublicClient = PublicClient<HttpTransport, Chain>;
 export type LilypadWalletClient = WalletClient<HttpTransport, Chain, PrivateKeyAccount>;
@@ -57,10 +58,29 @@ export function publicClientFor(rpcUrl: string, chainId: number): LilypadPublicC
   });
 }
 
+/**
+ * One nonce manager per endpoint: viem's shared one keys nonces by address and chain id only, so two
+ * chains with the same id in one process (a devnet restarted, two anvils) would share, and break, them.
+ */
+const nonceManagers = new Map<string, NonceManager>();
+function nonceManagerFor(rpcUrl: string): NonceManager {
+  let manager = nonceManagers.get(rpcUrl);
+  if (!manager) {
+    manager = createNonceManager({ source: jsonRpc() });
+    nonceManagers.set(rpcUrl, manager);
+  }
+  return manager;
+}
+
+/** Drops what this process remembers of an endpoint (its nonces), e.g. once its chain is gone. */
+export function forgetEndpoint(rpcUrl: string): void {
+  nonceManagers.delete(rpcUrl);
+}
+
 /** A wallet for one private key; its nonce manager lets the account send concurrent transactions. */
 export function walletClientFor(rpcUrl: string, chainId: number, privateKey: Hex): LilypadWalletClient {
   return createWalletClient({
-    account: privateKeyToAccount(privateKey, { nonceManager }),
+    account: privateKeyToAccount(privateKey, { nonceManager: nonceManagerFor(rpcUrl) }),
     chain: chainFor(chainId, rpcUrl),
     transport: http(rpcUrl),
     pollingInterval: pollingIntervalFor(rpcUrl),
