@@ -32,8 +32,16 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
   });
 }
 
-/** Starts a long-running `lilypad` command; resolves when `ready` matches its stdout. */
-export function startCli(args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
+/**
+ * Starts a long-running `lilypad` command; resolves when `ready` matches its stdout, and fails with what
+ * it printed if it exits or is not ready in time (rather than leaving the test to a silent hook timeout).
+ */
+export function startCli(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 45_000,
+): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [lilypadBin, ...args], {
       env: { ...process.env, ...env },
@@ -44,9 +52,14 @@ export function startCli(args: string[], env: Record<string, string>, ready: Reg
     process.once('exit', killOnExit);
     child.once('exit', () => process.off('exit', killOnExit));
     let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`lilypad ${args.join(' ')} was not ready within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk;
       if (ready.test(output)) {
+        clearTimeout(timer);
         child.stdout?.off('data', onData);
         resolve(child);
       }
@@ -55,9 +68,10 @@ export function startCli(args: string[], env: Record<string, string>, ready: Reg
     child.stderr?.on('data', (chunk) => {
       output += chunk;
     });
-    child.on('exit', (code) =>
-      reject(new Error(`lilypad ${args.join(' ')} exited with ${code}:\n${output}`)),
-    );
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`lilypad ${args.join(' ')} exited with ${code}:\n${output}`));
+    });
   });
 }
 
