@@ -57,7 +57,7 @@ describe('lilypad run against a running devnet', () => {
   });
 
   afterAll(async () => {
-    await stopCli(devnet);
+    if (devnet) await stopCli(devnet);
     await rm(dataDir, { recursive: true, force: true });
   });
 
