@@ -18,7 +18,7 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 const program = new Command('lilypad')
   .version(version)
   .description(
-    'Lilypad: a decentralized compute network. Job creators and resource providers trade directly;\n' +
+    'Lilypad: a decentralized compute network. Job creators and resource providers trade directly; ' +
       'a solver matches signed offers, contracts hold collateral and pay out, results are IPFS CIDs.',
   )
   .showHelpAfterError('(add --help for usage)')

@@ -14,10 +14,10 @@ export function registerDeploy(program: Command): void {
     .command('deploy')
     .summary('deploy the contracts on an EVM chain and save it as a network profile')
     .description(
-      'Deploy the LP token and the deal contract (wired to the token) on any EVM\n' +
-        'JSON-RPC endpoint, from the WEB3_PRIVATE_KEY account (it receives the whole\n' +
+      'Deploy the LP token and the deal contract (wired to the token) on any EVM ' +
+        'JSON-RPC endpoint, from the WEB3_PRIVATE_KEY account (it receives the whole ' +
         'LP supply). Then write the network profile <data dir>/networks/<name>.json\n' +
-        '(chain id, RPC URL, token, deal contract, and the solver if --solver is\n' +
+        '(chain id, RPC URL, token, deal contract, and the solver if --solver is ' +
         'given), which every command that talks to a network takes as --network <name>.',
     )
     .addOption(

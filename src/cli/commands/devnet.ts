@@ -12,9 +12,9 @@ export function registerDevnet(program: Command): void {
     .command('devnet')
     .summary('run the whole network on this machine, in the foreground')
     .description(
-      'Start a local network: an anvil chain with the contracts deployed, a solver, a resource provider\n' +
-        'and a mediator account, with the well-known dev accounts funded with ETH and LP.\n' +
-        'It prints the RPC URL, the contract addresses, the solver URL and the dev keys, and announces\n' +
+      'Start a local network: an anvil chain with the contracts deployed, a solver, a resource provider ' +
+        'and a mediator account, with the well-known dev accounts funded with ETH and LP. ' +
+        'It prints the RPC URL, the contract addresses, the solver URL and the dev keys, and announces ' +
         'itself in <data dir>/devnet.json so that `lilypad run` uses it. Ctrl-C stops everything.',
     )
     .option('--data-dir <path>', 'where the devnet keeps its state (default $LILYPAD_DATA_DIR or ~/.lilypad)')

@@ -52,8 +52,8 @@ export function registerJobs(program: Command): void {
       )
       .summary('why a job offer waits, or what became of it')
       .description(
-        'Print where a job offer stands. A job that waits gets the reason nothing fits, e.g.\n' +
-          '"3 resource offers open, none fits: none has gpu >= 1; 1 asks more than you offer\n' +
+        'Print where a job offer stands. A job that waits gets the reason nothing fits, e.g. ' +
+          '"3 resource offers open, none fits: none has gpu >= 1; 1 asks more than you offer ' +
           '(the cheapest asks 2 LP, you offer at most 1 LP)".',
       )
       .addHelpText('after', environmentHelp(['LILYPAD_NETWORK', 'LILYPAD_SOLVER_URL', 'LILYPAD_DATA_DIR'])),

@@ -41,12 +41,12 @@ export function registerResourceProvider(program: Command): void {
     .command('resource-provider')
     .summary('offer this machine to the network and run jobs for pay')
     .description(
-      'Run a resource provider: it keeps signed resource offers open at the solver (one per slot),\n' +
-        'signs the deals proposed for them, runs each job in the executor its module names (WASM or\n' +
-        'Docker), publishes the result to the directory, submits it on-chain and is paid when the job\n' +
+      'Run a resource provider: it keeps signed resource offers open at the solver (one per slot), ' +
+        'signs the deals proposed for them, runs each job in the executor its module names (WASM or ' +
+        'Docker), publishes the result to the directory, submits it on-chain and is paid when the job ' +
         'creator accepts (or stays silent).\n\n' +
-        'One process can serve several networks (--network a --network b): with one\n' +
-        'key, it keeps the offers, escrow, deals and state of each network apart, and\n' +
+        'One process can serve several networks (--network a --network b): with one ' +
+        'key, it keeps the offers, escrow, deals and state of each network apart, and ' +
         'runs up to --slots jobs on each.',
     )
     .addOption(

@@ -50,12 +50,12 @@ export function registerRun(program: Command): void {
     .command('run')
     .summary('run a module on the network and fetch its verified result')
     .description(
-      'Run MODULE as a job creator: sign a job offer, follow the deal, download the result verifying\n' +
+      'Run MODULE as a job creator: sign a job offer, follow the deal, download the result verifying ' +
         'every block against its CID, accept it on-chain, and print where the result is.\n\n' +
-        'MODULE is a name:version from the built-in registry (e.g. cowsay:v0.0.1) or a module folder.\n' +
-        'The network is --network NAME (a profile written by `lilypad deploy`), or the\n' +
-        'one configured in the environment. With none, lilypad uses a `lilypad devnet`\n' +
-        'running with the same data dir, or else starts an embedded local network for\n' +
+        'MODULE is a name:version from the built-in registry (e.g. cowsay:v0.0.1) or a module folder. ' +
+        'The network is --network NAME (a profile written by `lilypad deploy`), or the ' +
+        'one configured in the environment. With none, lilypad uses a `lilypad devnet` ' +
+        'running with the same data dir, or else starts an embedded local network for ' +
         'this run and stops it after.',
     )
     .argument('<module>', 'module reference: name:version or a folder holding lilypad.module.json')

@@ -57,12 +57,12 @@ export function registerSim(program: Command): void {
     .command('sim')
     .summary('simulate the market to test its economics (game theory, MODiCuM)')
     .description(
-      'The market simulator. Job creators, resource providers, mediators and the solver\n' +
-        'play a scenario in simulated time, with the protocol’s own matching and payout\n' +
-        'code (src/protocol/settlement.ts). Providers: honest, cheating with\n' +
-        'probability q, lazy, or adaptive (they learn whether cheating pays). Job\n' +
-        'creators: trusting, checking with probability p, challenging falsely, or\n' +
-        'silent. Mediators: honest, colluding with a party, or absent. Each run writes\n' +
+      'The market simulator. Job creators, resource providers, mediators and the solver ' +
+        'play a scenario in simulated time, with the protocol’s own matching and payout ' +
+        'code (src/protocol/settlement.ts). Providers: honest, cheating with ' +
+        'probability q, lazy, or adaptive (they learn whether cheating pays). Job ' +
+        'creators: trusting, checking with probability p, challenging falsely, or ' +
+        'silent. Mediators: honest, colluding with a party, or absent. Each run writes ' +
         'JSON, CSV, SVG charts and a self-contained report.html.',
     )
     .addHelpText(
@@ -79,7 +79,7 @@ Examples:
     .command('run')
     .summary('run one scenario and write its report')
     .description(
-      'Run SCENARIO once. Prints the key figures; writes run.json, rounds.csv,\n' +
+      'Run SCENARIO once. Prints the key figures; writes run.json, rounds.csv, ' +
         'groups.csv, the charts (SVG) and report.html to --out.',
     )
     .argument('<scenario>', 'a scenario file, .yaml or .json')
@@ -131,12 +131,12 @@ Examples:
     .command('sweep')
     .summary('run a scenario over a grid of one or two parameters')
     .description(
-      'Run SCENARIO for every value of one or two parameters. Every point keeps the\n' +
-        'seed, so points differ only by the parameter. A parameter is a path in the\n' +
-        'scenario: checkProbability, collateral.resultsMultiple, mediation.fee,\n' +
-        'population.resourceProviders[0].q, … Writes sweep.json, sweep.csv (one row per\n' +
-        'run), the charts (the simulated cheating rate against the parameter with the\n' +
-        'analytic threshold on the same chart; a heatmap for two parameters) and\n' +
+      'Run SCENARIO for every value of one or two parameters. Every point keeps the ' +
+        'seed, so points differ only by the parameter. A parameter is a path in the ' +
+        'scenario: checkProbability, collateral.resultsMultiple, mediation.fee, ' +
+        'population.resourceProviders[0].q, … Writes sweep.json, sweep.csv (one row per ' +
+        'run), the charts (the simulated cheating rate against the parameter with the ' +
+        'analytic threshold on the same chart; a heatmap for two parameters) and ' +
         "report.html. Without --vary, the scenario's own `sweep:` axes are used.",
     )
     .argument('<scenario>', 'a scenario file, .yaml or .json')

@@ -23,9 +23,9 @@ export function registerSolver(program: Command): void {
     .command('solver')
     .summary('match job offers with resource offers and host the directory')
     .description(
-      'Run a solver: it accepts EIP-712-signed job and resource offers, matches them, collects both\n' +
-        'signatures on each deal and submits it on-chain, pushes events to the parties over WebSocket,\n' +
-        'and hosts the directory of inputs and results as an IPFS trustless gateway (GET /ipfs/<cid>).\n' +
+      'Run a solver: it accepts EIP-712-signed job and resource offers, matches them, collects both ' +
+        'signatures on each deal and submits it on-chain, pushes events to the parties over WebSocket, ' +
+        'and hosts the directory of inputs and results as an IPFS trustless gateway (GET /ipfs/<cid>). ' +
         "At start it registers its URL (--url) in the users' registry on-chain, where\n" +
         'clients find it from its address.',
     )
