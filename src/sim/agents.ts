@@ -121,6 +121,25 @@ export function buildPopulation(scenario: Scenario, random: Random, ledger: SimL
     mediators: labelsOf(population.mediators),
   };
 
+  /** What every agent starts with: its place, its escrow account and empty counters. */
+  const agentBase = (
+    address: Address,
+    index: number,
+    group: number,
+    label: string | undefined,
+    deposit: bigint | undefined,
+  ) => ({
+    index,
+    address,
+    group,
+    label: label as string,
+    deposit: deposit ?? scenario.deposit,
+    escrow: ledger.account(address),
+    spent: 0n,
+    deals: 0,
+    cheats: 0,
+  });
+
   const mediators: MediatorAgent[] = [];
   population.mediators.forEach((strategy, group) => {
     for (let i = 0; i < strategy.count; i++) {
@@ -128,15 +147,7 @@ export function buildPopulation(scenario: Scenario, random: Random, ledger: SimL
       const address = simAddress(role.mediator, index);
       mediators.push({
         role: 'mediator',
-        index,
-        address,
-        group,
-        label: labels.mediators[group] as string,
-        deposit: strategy.deposit ?? scenario.deposit,
-        escrow: ledger.account(address),
-        spent: 0n,
-        deals: 0,
-        cheats: 0,
+        ...agentBase(address, index, group, labels.mediators[group], strategy.deposit),
         strategy,
       });
     }
@@ -151,15 +162,7 @@ export function buildPopulation(scenario: Scenario, random: Random, ledger: SimL
       const address = simAddress(role.jobCreator, index);
       jobCreators.push({
         role: 'job-creator',
-        index,
-        address,
-        group,
-        label: labels.jobCreators[group] as string,
-        deposit: strategy.deposit ?? scenario.deposit,
-        escrow: ledger.account(address),
-        spent: 0n,
-        deals: 0,
-        cheats: 0,
+        ...agentBase(address, index, group, labels.jobCreators[group], strategy.deposit),
         strategy,
         checkProbability:
           strategy.strategy === 'check' ? (strategy.checkProbability ?? scenario.checkProbability) : 0,
@@ -224,15 +227,7 @@ export function buildPopulation(scenario: Scenario, random: Random, ledger: SimL
       }
       providers.push({
         role: 'resource-provider',
-        index,
-        address,
-        group,
-        label: labels.providers[group] as string,
-        deposit: strategy.deposit ?? scenario.deposit,
-        escrow: ledger.account(address),
-        spent: 0n,
-        deals: 0,
-        cheats: 0,
+        ...agentBase(address, index, group, labels.providers[group], strategy.deposit),
         strategy,
         offers,
         learner: groupLearner ?? newLearner(),
