@@ -3,7 +3,7 @@
  * `acceptMany` over 50 deals, on the mediation path (agree + submitResult + challenge + verdict, k = 1), and the
  * deployment of all contracts.
  */
-import { type Hex, keccak256, parseEther, toHex } from 'viem';
+import { type Hex, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { startAnvil } from '../src/chain/anvil.js';
 import { publicClientFor, walletClientFor } from '../src/chain/clients.js';
@@ -21,6 +21,7 @@ import {
 import { deployContracts, fundDevNetwork } from '../src/chain/deploy.js';
 import { type DevRole, devAccount, devAccounts } from '../src/chain/dev-accounts.js';
 import { type Deal, dealTypedData } from '../src/protocol/eip712.js';
+import { devDeal } from '../test/fixtures/deal.js';
 
 export const name = 'contracts-gas';
 const BATCH = 50;
@@ -51,29 +52,9 @@ export async function run(): Promise<Record<string, number>> {
     await register(wallet('mediator'), network, Role.mediator, 'http://mediator.example');
     await stake(wallet('mediator'), network, parseEther('100'));
 
-    const address = (role: DevRole) => devAccount(role).address;
     let counter = 0;
     const now = async () => (await client.getBlock()).timestamp;
-    const makeDeal = async (): Promise<Deal> => ({
-      jobCreator: address('jobCreator'),
-      resourceProvider: address('resourceProvider'),
-      solver: address('solver'),
-      mediators: [address('mediator')],
-      mediatorsDrawn: 1,
-      verdictsNeeded: 1,
-      jobOffer: keccak256(toHex(`bench job ${++counter}`)),
-      resourceOffer: keccak256(toHex(`bench resource ${counter}`)),
-      fixedPrice: parseEther('1'),
-      pricePerInstruction: 1_000_000n,
-      paymentCollateral: parseEther('10'),
-      timeoutCollateral: parseEther('2'),
-      resultsCollateralMultipleBps: 20_000,
-      mediationFee: parseEther('1'),
-      submitTimeout: 600n,
-      judgeTimeout: 600n,
-      mediateTimeout: 600n,
-      expiry: (await now()) + 3600n,
-    });
+    const makeDeal = async (): Promise<Deal> => devDeal(`bench ${++counter}`, (await now()) + 3600n);
     const sign = (deal: Deal, role: DevRole) =>
       privateKeyToAccount(devAccount(role).privateKey).signTypedData(dealTypedData(network, deal));
     const agreed = async () => {

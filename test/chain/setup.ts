@@ -1,5 +1,5 @@
 /** A fresh chain per test file: anvil, the contracts, funded dev accounts, and helpers to check the escrow. */
-import { type Address, createTestClient, type Hex, http, keccak256, parseEther, toHex } from 'viem';
+import { type Address, createTestClient, type Hex, http, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { expect } from 'vitest';
 import { type Anvil, startAnvil } from '../../src/chain/anvil.js';
@@ -9,6 +9,7 @@ import { escrowBalance } from '../../src/chain/deals.js';
 import { deployContracts, fundDevNetwork } from '../../src/chain/deploy.js';
 import { type DevRole, devAccount, devAccounts } from '../../src/chain/dev-accounts.js';
 import { type Deal, dealTypedData } from '../../src/protocol/eip712.js';
+import { devDeal } from '../fixtures/deal.js';
 
 export const FUNDED = parseEther('1000');
 
@@ -47,30 +48,8 @@ export async function startChain() {
 
   let counter = 0;
   /** A deal between the dev job creator and provider with distinct offer ids, so each one is new. */
-  const makeDeal = async (overrides: Partial<Deal> = {}): Promise<Deal> => {
-    counter++;
-    return {
-      jobCreator: address('jobCreator'),
-      resourceProvider: address('resourceProvider'),
-      solver: address('solver'),
-      mediators: [address('mediator')],
-      mediatorsDrawn: 1,
-      verdictsNeeded: 1,
-      jobOffer: keccak256(toHex(`job offer ${counter} ${Math.random()}`)),
-      resourceOffer: keccak256(toHex(`resource offer ${counter}`)),
-      fixedPrice: parseEther('1'),
-      pricePerInstruction: 1_000_000n,
-      paymentCollateral: parseEther('10'),
-      timeoutCollateral: parseEther('2'),
-      resultsCollateralMultipleBps: 20_000,
-      mediationFee: parseEther('1'),
-      submitTimeout: 600n,
-      judgeTimeout: 600n,
-      mediateTimeout: 600n,
-      expiry: (await now()) + 3600n,
-      ...overrides,
-    };
-  };
+  const makeDeal = async (overrides: Partial<Deal> = {}): Promise<Deal> =>
+    devDeal(`${++counter} ${Math.random()}`, (await now()) + 3600n, overrides);
 
   const sign = (deal: Deal, privateKey: Hex) =>
     privateKeyToAccount(privateKey).signTypedData(dealTypedData(network, deal));
