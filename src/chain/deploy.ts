@@ -17,17 +17,22 @@ import {
 import { deposit } from './deals.js';
 import { devAccount } from './dev-accounts.js';
 
-export type DeployedContracts = { token: Address; deals: Address };
+/** `deployBlock`: the deal contract's block, where readers of its events start. */
+export type DeployedContracts = { token: Address; deals: Address; deployBlock: number };
 
 /** The token's initial supply, minted to the deployer (the devnet faucet): one billion LP. */
 export const INITIAL_SUPPLY = parseEther('1000000000');
 
-async function deployedAddress(publicClient: LilypadPublicClient, hash: Hex, what: string): Promise<Address> {
+async function deployed(
+  publicClient: LilypadPublicClient,
+  hash: Hex,
+  what: string,
+): Promise<{ address: Address; block: number }> {
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== 'success' || !receipt.contractAddress) {
     throw new LilypadError(`deploying ${what} failed`, { details: `transaction ${hash}` });
   }
-  return getAddress(receipt.contractAddress);
+  return { address: getAddress(receipt.contractAddress), block: Number(receipt.blockNumber) };
 }
 
 /** Deploys LilypadToken (the whole supply to the deployer) and LilypadDeals over it. */
@@ -41,14 +46,14 @@ export async function deployContracts(
     bytecode: lilypadTokenBytecode,
     args: [options.initialSupply ?? INITIAL_SUPPLY],
   });
-  const token = await deployedAddress(publicClient, tokenHash, 'LilypadToken');
+  const { address: token } = await deployed(publicClient, tokenHash, 'LilypadToken');
   const dealsHash = await deployContract(wallet, {
     abi: lilypadDealsAbi,
     bytecode: lilypadDealsBytecode,
     args: [token],
   });
-  const deals = await deployedAddress(publicClient, dealsHash, 'LilypadDeals');
-  return { token, deals };
+  const { address: deals, block: deployBlock } = await deployed(publicClient, dealsHash, 'LilypadDeals');
+  return { token, deals, deployBlock };
 }
 
 export type FundOptions = {

@@ -22,6 +22,8 @@ export const networkProfileSchema = z.object({
   rpcUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) JSON-RPC URL' }),
   token: addressSchema,
   deals: addressSchema,
+  /** The block the deal contract was deployed in: the solver reads the chain's events from there (else from 0). */
+  deployBlock: z.number().int().nonnegative().optional(),
   /** The solver clients use by default; its URL is read from the users' registry. */
   solver: addressSchema.optional(),
 });
@@ -76,7 +78,7 @@ export async function readProfile(dataDir: string, name: string): Promise<Networ
   if (!parsed.success) {
     throw new LilypadError(`the network profile ${path} is invalid`, {
       details: describeIssues(parsed.error),
-      hint: 'fields: chainId, rpcUrl, token, deals, and optionally solver',
+      hint: 'fields: chainId, rpcUrl, token, deals, and optionally deployBlock and solver',
     });
   }
   return { name, ...parsed.data };

@@ -28,7 +28,7 @@ import { env, privateKeyFrom } from './environment.js';
 import { DEVNET, listProfiles, readProfile } from './network-profiles.js';
 
 /** The chain and its contracts: all a solver needs, and what a client completes with the solver. */
-export type ChainConfig = Pick<NetworkConfig, 'chainId' | 'rpcUrl' | 'token' | 'deals'>;
+export type ChainConfig = Pick<NetworkConfig, 'chainId' | 'rpcUrl' | 'token' | 'deals' | 'deployBlock'>;
 
 /** The network as chosen by flags and environment, before its solver is reached. */
 export type NetworkChoice =
@@ -91,7 +91,7 @@ function parseAddress(value: string, what: string): Address {
 export async function chooseNetwork(dataDir: string, name: string | undefined): Promise<NetworkChoice> {
   if (name === DEVNET) return { kind: 'devnet' };
   if (name !== undefined) {
-    const { chainId, rpcUrl, token, deals, solver } = await readProfile(dataDir, name);
+    const { chainId, rpcUrl, token, deals, deployBlock, solver } = await readProfile(dataDir, name);
     const served = await chainIdAt(rpcUrl);
     if (served !== chainId) {
       throw new LilypadError(
@@ -101,7 +101,7 @@ export async function chooseNetwork(dataDir: string, name: string | undefined): 
     return {
       kind: 'chain',
       name,
-      chain: { chainId, rpcUrl, token, deals },
+      chain: { chainId, rpcUrl, token, deals, ...(deployBlock === undefined ? {} : { deployBlock }) },
       solver: solverAddressFromEnv() ?? solver,
     };
   }
@@ -249,8 +249,8 @@ export async function chainForSolver(
     });
   }
   const { network } = await runningDevnet(dataDir);
-  const { chainId, rpcUrl, token, deals } = network;
-  return { name: DEVNET, chain: { chainId, rpcUrl, token, deals } };
+  const { chainId, rpcUrl, token, deals, deployBlock } = network;
+  return { name: DEVNET, chain: { chainId, rpcUrl, token, deals, deployBlock } };
 }
 
 export async function networkForRun(options: {

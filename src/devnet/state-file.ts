@@ -14,6 +14,7 @@ const stateSchema = z.object({
     rpcUrl: z.string().url(),
     token: addressSchema,
     deals: addressSchema,
+    deployBlock: z.number().int().nonnegative().optional(),
     solver: addressSchema,
     solverUrl: z.string().url(),
   }),

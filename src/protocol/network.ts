@@ -6,6 +6,8 @@ export type NetworkConfig = {
   rpcUrl: string;
   token: Address;
   deals: Address;
+  /** The block the deal contract was deployed in: chain followers read its events from there (0 when unknown). */
+  deployBlock?: number;
   solver: Address;
   solverUrl: string;
 };

@@ -17,8 +17,9 @@ import {
   publicClientFor,
   walletClientFor,
 } from '../chain/clients.js';
-import { dealStatus, submitResult, timeoutJudge } from '../chain/deals.js';
+import { dealStatus, Role, submitResult, timeoutJudge } from '../chain/deals.js';
 import { ensureEscrow } from '../chain/escrow.js';
+import { registerService } from '../chain/registry.js';
 import { DockerExecutor } from '../executors/docker/docker-executor.js';
 import type { Executor } from '../executors/executor.js';
 import { WasmExecutor } from '../executors/wasm/wasm-executor.js';
@@ -125,6 +126,8 @@ export class ResourceProvider {
     this.#public = publicClientFor(network.rpcUrl, network.chainId);
     this.#wallet = walletClientFor(network.rpcUrl, network.chainId, this.#options.privateKey);
     const slots = this.#options.slots ?? 1;
+    // The users' registry names this account a resource provider (one transaction, on the first start only).
+    await registerService(this.#wallet, network, { roles: Role.resourceProvider });
     // Enough free balance for every slot's timeout collateral and a results collateral of the same size.
     await ensureEscrow(this.#wallet, this.#public, network, BigInt(slots) * pricing.timeoutCollateral * 2n);
     // The first job should not pay for starting a worker thread.

@@ -16,6 +16,7 @@ export class ChainFollower {
   readonly #intervalMs: number;
   readonly #apply: (logs: DealLog[], toBlock: bigint) => void;
   readonly #cursor: () => bigint | undefined;
+  readonly #startBlock: bigint;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -27,12 +28,15 @@ export class ChainFollower {
     intervalMs: number;
     /** The last block already applied. */
     cursor: () => bigint | undefined;
+    /** Where to start without a cursor: the deal contract's deployment block (no events before it). */
+    startBlock?: bigint;
     apply: (logs: DealLog[], toBlock: bigint) => void;
   }) {
     this.#client = options.client;
     this.#address = options.address;
     this.#intervalMs = options.intervalMs;
     this.#cursor = options.cursor;
+    this.#startBlock = options.startBlock ?? 0n;
     this.#apply = options.apply;
   }
 
@@ -74,7 +78,8 @@ export class ChainFollower {
 
   async #read(): Promise<void> {
     const latest = await this.#client.getBlockNumber({ cacheTime: 0 });
-    const from = (this.#cursor() ?? -1n) + 1n;
+    const cursor = this.#cursor();
+    const from = cursor === undefined ? this.#startBlock : cursor + 1n;
     if (from > latest) return;
     const logs: Log[] = await this.#client.getLogs({
       address: this.#address,

@@ -54,7 +54,7 @@ export const defaultSolverLimits: SolverLimits = {
 };
 
 export type SolverOptions = {
-  network: Pick<NetworkConfig, 'chainId' | 'rpcUrl' | 'deals' | 'token'>;
+  network: Pick<NetworkConfig, 'chainId' | 'rpcUrl' | 'deals' | 'token' | 'deployBlock'>;
   privateKey: Hex;
   dataDir: string;
   host?: string;
@@ -176,6 +176,7 @@ export class Solver {
       address: network.deals,
       intervalMs: this.#options.pollIntervalMs ?? 1000,
       cursor: () => this.#store.getChainCursor(),
+      startBlock: BigInt(network.deployBlock ?? 0),
       apply: (logs, toBlock) =>
         this.#transact(() => {
           this.#applyChainLogs(logs);

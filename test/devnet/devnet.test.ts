@@ -55,6 +55,18 @@ describe('startDevnet', () => {
     expect(devnet.mediators).toEqual([devAccount('mediator').address]);
   });
 
+  it('registers the resource provider with its role, and records the deployment block', async () => {
+    const client = publicClientFor(devnet.network.rpcUrl, devnet.network.chainId);
+    const provider = await userOf(client, devnet.network, devAccount('resourceProvider').address);
+    expect(provider.roles & Role.resourceProvider).toBe(Role.resourceProvider);
+    const deployBlock = devnet.network.deployBlock ?? -1;
+    expect(deployBlock).toBeGreaterThan(0);
+    const code = (block: number) =>
+      client.getCode({ address: devnet.network.deals, blockNumber: BigInt(block) });
+    expect(await code(deployBlock - 1)).toBeUndefined();
+    expect(await code(deployBlock)).toMatch(/^0x[0-9a-f]{2,}/);
+  });
+
   it('lets a challenge draw the mediator', async () => {
     const { network } = devnet;
     const client = publicClientFor(network.rpcUrl, network.chainId);
@@ -121,15 +133,16 @@ describe('finding the solver from the chain', () => {
     });
     const run = await networkForRun({ dataDir, logger });
     expect(run.source).toBe('configured');
-    expect(run.network).toEqual(network);
+    // Without a profile the deployment block is not known: the solver reads from block 0.
+    expect(run.network).toEqual({ ...network, deployBlock: undefined });
     expect(run.mediators).toEqual(devnet.mediators);
   });
 
   it('uses a profile that names the solver, and LILYPAD_SOLVER_URL overrides the URL', async () => {
-    const { chainId, rpcUrl, token, deals, solver } = devnet.network;
+    const { chainId, rpcUrl, token, deals, deployBlock, solver } = devnet.network;
     await writeProfile(
       dataDir,
-      { name: 'local', chainId, rpcUrl, token, deals, solver },
+      { name: 'local', chainId, rpcUrl, token, deals, deployBlock, solver },
       { overwrite: true },
     );
     configure({ WEB3_PRIVATE_KEY: devAccount('jobCreator').privateKey });

@@ -51,6 +51,7 @@ beforeAll(async () => {
       });
       expect(deploy.code, deploy.stderr).toBe(0);
       const profile = await readProfile(dataDir, name);
+      expect(profile.deployBlock).toBeGreaterThan(0);
       profiles[i] = profile;
       await fundDevNetwork({
         rpcUrl,

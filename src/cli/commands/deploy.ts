@@ -68,17 +68,25 @@ Examples:
         );
       }
       const wallet = walletClientFor(rpcUrl, chainId, privateKey);
-      const { token, deals } = await deployContracts(wallet, publicClientFor(rpcUrl, chainId));
+      const { token, deals, deployBlock } = await deployContracts(wallet, publicClientFor(rpcUrl, chainId));
       const path = await writeProfile(
         dir,
-        { name, chainId, rpcUrl, token, deals, ...(flags.solver ? { solver: flags.solver } : {}) },
+        {
+          name,
+          chainId,
+          rpcUrl,
+          token,
+          deals,
+          deployBlock,
+          ...(flags.solver ? { solver: flags.solver } : {}),
+        },
         { overwrite: flags.force },
       );
       const rows = [
         ['Network', `${name} (chain ${chainId})`],
         ['RPC URL', rpcUrl],
         ['LP token', `${token} (supply held by ${wallet.account.address})`],
-        ['Deal contract', deals],
+        ['Deal contract', `${deals} (block ${deployBlock})`],
         ['Solver', flags.solver ?? '(none: clients set LILYPAD_SOLVER_ADDRESS or LILYPAD_SOLVER_URL)'],
         ['Profile', path],
       ];
