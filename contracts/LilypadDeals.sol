@@ -83,12 +83,16 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
         uint64 votedWrong;
     }
 
-    /// @notice The users' registry: roles (bit flags) and, for mediators, the stake (a part of `locked`) and how
-    /// many mediations they are drawn in and have not settled yet. The service URL is kept apart.
+    /// @notice The users' registry: roles (bit flags) and, for mediators, the stake (a part of `locked`), how many
+    /// mediations they are drawn in and have not settled yet, and the pending unstake request: `unstaking` of the
+    /// stake can be taken back from `unstakeAt` on. The first slot is what a challenge reads; the service URL is
+    /// kept apart.
     struct User {
         uint128 stake;
         uint32 openMediations;
         uint8 roles;
+        uint40 unstakeAt;
+        uint128 unstaking;
     }
 
     // The type string is hashed at compile time: its length costs no gas.
@@ -105,6 +109,9 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
     uint8 public constant ROLE_MEDIATOR = 4;
     /// @notice At most this many mediators in a deal (the masks of `Mediation` are 64 bits).
     uint256 public constant MAX_MEDIATORS = 64;
+    /// @notice A mediator announces an unstake this long before it can take the stake back: a deal that names it can
+    /// rely on its stake until then (and, once drawn, until the mediation settles).
+    uint256 public constant UNSTAKE_DELAY = 7 days;
 
     uint256 private constant BPS = 10_000;
     /// @dev The number of static words in the ABI head of `Deal` (every field; `mediators` is an offset).
@@ -132,6 +139,8 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
     event Withdrawn(address indexed account, uint256 amount);
     event UserRegistered(address indexed account, uint8 roles, string url);
     event StakeChanged(address indexed mediator, uint256 stake);
+    /// @notice `amount` of the stake can be taken back from `availableAt` on (a later request replaces it).
+    event UnstakeRequested(address indexed mediator, uint256 amount, uint256 availableAt);
     /// @notice Emitted by every transition, with the state the deal is in after it.
     event DealStateChanged(bytes32 indexed dealId, uint8 state);
     event ResultsSubmitted(bytes32 indexed dealId, bytes resultCID, uint256 instructionCount, uint256 cost);
@@ -158,6 +167,10 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
     error InsufficientStake(address account, uint256 needed, uint256 stake);
     /// @notice A mediator drawn in an unsettled mediation cannot take stake back.
     error MediationsOpen(address mediator, uint256 open);
+    /// @notice `unstake` needs an earlier `requestUnstake` of at least the amount.
+    error UnstakeNotRequested(address mediator, uint256 amount, uint256 requested);
+    /// @notice The requested unstake is allowed only from `availableAt` on (a unix time in seconds).
+    error UnstakeNotReady(address mediator, uint256 availableAt);
     error ZeroAmount();
 
     constructor(IERC20 token_) EIP712("Lilypad", "1") {
@@ -226,15 +239,33 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
         emit StakeChanged(msg.sender, staked);
     }
 
-    /// @notice Takes stake back into the free balance; refused while the caller is drawn in an open mediation.
+    /// @notice Announces that `amount` of the caller's stake will be taken back, from `UNSTAKE_DELAY` after now on;
+    /// replaces an earlier request. The stake stays whole, drawable and slashable until `unstake`.
+    function requestUnstake(uint256 amount) external notInTokenCall {
+        if (amount == 0) revert ZeroAmount();
+        User storage user = users[msg.sender];
+        uint256 staked = user.stake;
+        if (staked < amount) revert InsufficientStake(msg.sender, amount, staked);
+        uint256 availableAt = block.timestamp + UNSTAKE_DELAY;
+        user.unstakeAt = uint40(availableAt);
+        user.unstaking = uint128(amount);
+        emit UnstakeRequested(msg.sender, amount, availableAt);
+    }
+
+    /// @notice Takes requested stake back into the free balance, once the request's delay has passed; refused while
+    /// the caller is drawn in an open mediation.
     function unstake(uint256 amount) external notInTokenCall {
         if (amount == 0) revert ZeroAmount();
         User storage user = users[msg.sender];
         User memory u = user;
+        if (u.unstaking < amount) revert UnstakeNotRequested(msg.sender, amount, u.unstaking);
+        if (block.timestamp < u.unstakeAt) revert UnstakeNotReady(msg.sender, u.unstakeAt);
         if (u.openMediations != 0) revert MediationsOpen(msg.sender, u.openMediations);
+        // A slash since the request may have left less than was requested.
         if (u.stake < amount) revert InsufficientStake(msg.sender, amount, u.stake);
         unchecked {
             user.stake = u.stake - uint128(amount);
+            user.unstaking = u.unstaking - uint128(amount);
         }
         _update(msg.sender, amount, amount, 0);
         emit StakeChanged(msg.sender, u.stake - amount);
@@ -477,7 +508,7 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
         uint256[] memory eligible = new uint256[](length);
         uint256 count = 0;
         for (uint256 i = 0; i < length; ++i) {
-            User memory user = users[deal.mediators[i]];
+            User storage user = users[deal.mediators[i]]; // reads the first slot only
             if (user.roles & ROLE_MEDIATOR != 0 && user.stake >= fee) eligible[count++] = i;
         }
         uint256 seed = uint256(keccak256(abi.encode(block.prevrandao, id)));

@@ -83,6 +83,9 @@ const hints: Record<string, string> = {
     "too few of the deal's mediators are registered as mediators with a stake of at least the mediation fee",
   InsufficientStake: 'the stake is smaller than the amount asked for',
   MediationsOpen: 'a mediator drawn in an unsettled mediation cannot unstake; wait for it to settle',
+  UnstakeNotRequested:
+    'announce the unstake first with requestUnstake (at least this amount), then wait the delay',
+  UnstakeNotReady: 'the unstake delay (UNSTAKE_DELAY after the request) has not passed yet',
   ReentrancyGuardReentrantCall: 'the deal contract cannot be called from inside its own token transfer',
   ERC20InsufficientAllowance: 'the permit was not accepted and the allowance is too small',
   ERC20InsufficientBalance: 'the wallet does not hold enough LP',
@@ -285,11 +288,32 @@ export function stake(wallet: AnyWallet, network: DealsNetwork, amount: bigint):
   return send(wallet, 'stake', { address: network.deals, functionName: 'stake', args: [amount] });
 }
 
+/**
+ * Announces that `amount` of the sender's stake will be taken back: `unstake` can take it from `UNSTAKE_DELAY`
+ * (7 days) after now on. Until then the stake stays drawable and slashable, so deals can rely on it.
+ */
+export function requestUnstake(wallet: AnyWallet, network: DealsNetwork, amount: bigint): Promise<TxResult> {
+  return send(wallet, 'requestUnstake', {
+    address: network.deals,
+    functionName: 'requestUnstake',
+    args: [amount],
+  });
+}
+
+/** Takes requested stake back into the free escrow balance, once the request's delay has passed. */
 export function unstake(wallet: AnyWallet, network: DealsNetwork, amount: bigint): Promise<TxResult> {
   return send(wallet, 'unstake', { address: network.deals, functionName: 'unstake', args: [amount] });
 }
 
-export type UserRecord = { roles: number; url: string; stake: bigint; openMediations: number };
+/** `unstaking` of the stake can be taken back from `unstakeAt` (unix seconds; 0 without a request) on. */
+export type UserRecord = {
+  roles: number;
+  url: string;
+  stake: bigint;
+  openMediations: number;
+  unstaking: bigint;
+  unstakeAt: number;
+};
 
 /** An account's entry in the users' registry (roles 0 and an empty URL if it never registered). */
 export async function userOf(
@@ -298,11 +322,11 @@ export async function userOf(
   account: Address,
 ): Promise<UserRecord> {
   const contract = { address: network.deals, abi: lilypadDealsAbi } as const;
-  const [[stake, openMediations, roles], url] = await Promise.all([
+  const [[stake, openMediations, roles, unstakeAt, unstaking], url] = await Promise.all([
     readContract(client, { ...contract, functionName: 'users', args: [account] }),
     readContract(client, { ...contract, functionName: 'serviceUrls', args: [account] }),
   ]);
-  return { roles, url, stake, openMediations };
+  return { roles, url, stake, openMediations, unstaking, unstakeAt };
 }
 
 /** The service URL a solver registered on-chain: how clients find a solver from its address. */

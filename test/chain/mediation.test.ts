@@ -5,6 +5,7 @@
 import { type Address, type Hex, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lilypadDealsAbi } from '../../src/chain/artifacts/index.js';
 import {
   accept,
   acceptMany,
@@ -14,6 +15,7 @@ import {
   drawnMediators,
   Role,
   register,
+  requestUnstake,
   solverUrlOf,
   stake,
   submitResult,
@@ -34,9 +36,15 @@ let chain: TestChain;
 const CID = '0x01551220aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899' as Hex;
 const STAKE = parseEther('20');
 const mediatorRoles: DevRole[] = ['mediator', 'user5', 'user6'];
+let UNSTAKE_DELAY: bigint;
 
 beforeAll(async () => {
   chain = await startChain();
+  UNSTAKE_DELAY = await chain.publicClient.readContract({
+    address: chain.network.deals,
+    abi: lilypadDealsAbi,
+    functionName: 'UNSTAKE_DELAY',
+  });
   for (const role of mediatorRoles) {
     await register(chain.wallet(role), chain.network, Role.mediator, `http://${role}.example`);
     await stake(chain.wallet(role), chain.network, STAKE);
@@ -109,20 +117,45 @@ describe('users registry', () => {
     });
   });
 
-  it('stakes and unstakes through the escrow; refuses more than the stake', async () => {
+  it('stakes through the escrow, and unstakes only what was requested, after the delay', async () => {
     const m = chain.address('user7');
-    await chain.step(() => stake(chain.wallet('user7'), chain.network, 5n), {
-      [m]: { free: -5n, locked: 5n },
-    });
-    await expect(unstake(chain.wallet('user7'), chain.network, 6n)).rejects.toMatchObject({
+    const w = chain.wallet('user7');
+    await chain.step(() => stake(w, chain.network, 5n), { [m]: { free: -5n, locked: 5n } });
+    await expect(stake(w, chain.network, 0n)).rejects.toMatchObject({ errorName: 'ZeroAmount' });
+    await expect(requestUnstake(w, chain.network, 0n)).rejects.toMatchObject({ errorName: 'ZeroAmount' });
+    // Wrong caller: an account without that much stake (or none) cannot request it.
+    await expect(requestUnstake(w, chain.network, 6n)).rejects.toMatchObject({
       errorName: 'InsufficientStake',
     });
-    await chain.step(() => unstake(chain.wallet('user7'), chain.network, 5n), {
-      [m]: { free: 5n, locked: -5n },
+    await expect(requestUnstake(chain.wallet('user9'), chain.network, 1n)).rejects.toMatchObject({
+      errorName: 'InsufficientStake',
     });
-    await expect(stake(chain.wallet('user7'), chain.network, 0n)).rejects.toMatchObject({
-      errorName: 'ZeroAmount',
+    // Wrong state: no request yet.
+    await expect(unstake(w, chain.network, 1n)).rejects.toMatchObject({ errorName: 'UnstakeNotRequested' });
+
+    const tx = await chain.step(() => requestUnstake(w, chain.network, 3n)); // no money moves
+    const requestedAt = (await chain.publicClient.getBlock({ blockNumber: tx.receipt.blockNumber }))
+      .timestamp;
+    const user = await userOf(chain.publicClient, chain.network, m);
+    expect(user).toMatchObject({ stake: 5n, unstaking: 3n, unstakeAt: Number(requestedAt + UNSTAKE_DELAY) });
+    // Time: refused until the delay has passed, to the second.
+    await expect(unstake(w, chain.network, 3n)).rejects.toMatchObject({
+      errorName: 'UnstakeNotReady',
+      errorArgs: [m, requestedAt + UNSTAKE_DELAY],
     });
+    await chain.testClient.setNextBlockTimestamp({ timestamp: requestedAt + UNSTAKE_DELAY - 1n });
+    await chain.testClient.mine({ blocks: 1 });
+    await expect(unstake(w, chain.network, 3n)).rejects.toMatchObject({ errorName: 'UnstakeNotReady' });
+    await chain.advance(1n);
+    // More than requested is refused; the request can be taken in parts.
+    await expect(unstake(w, chain.network, 4n)).rejects.toMatchObject({
+      errorName: 'UnstakeNotRequested',
+      errorArgs: [m, 4n, 3n],
+    });
+    await chain.step(() => unstake(w, chain.network, 2n), { [m]: { free: 2n, locked: -2n } });
+    await chain.step(() => unstake(w, chain.network, 1n), { [m]: { free: 1n, locked: -1n } });
+    await expect(unstake(w, chain.network, 1n)).rejects.toMatchObject({ errorName: 'UnstakeNotRequested' });
+    expect(await userOf(chain.publicClient, chain.network, m)).toMatchObject({ stake: 2n, unstaking: 0n });
   });
 });
 
@@ -134,10 +167,7 @@ describe('mediation (k = 1, n = 1)', () => {
     expect((await dealStatus(chain.publicClient, chain.network, id)).state).toBe(DealState.Challenged);
     const user = await userOf(chain.publicClient, chain.network, drawn[0] as Address);
     expect(user.openMediations).toBe(1);
-    // A drawn mediator cannot take its stake away while the mediation is open.
-    await expect(unstake(walletOf(drawn[0] as Address), chain.network, 1n)).rejects.toMatchObject({
-      errorName: 'MediationsOpen',
-    });
+    // That it cannot unstake while drawn: 'unstake delay' below.
     await verdict(walletOf(drawn[0] as Address), chain.network, deal, true);
     expect((await userOf(chain.publicClient, chain.network, drawn[0] as Address)).openMediations).toBe(0);
   });
@@ -258,6 +288,47 @@ describe('mediation (k of n)', () => {
       () => timeoutMediate(chain.wallet('solver'), chain.network, deal),
       expected(model.timeoutMediate(ledger, deal, cost, [b])),
     );
+  });
+});
+
+describe('unstake delay', () => {
+  it('a mediator that asked to unstake is still drawn and slashed; drawn, it cannot leave until settled', async () => {
+    const m = chain.address('user8');
+    const w = chain.wallet('user8');
+    await register(w, chain.network, Role.mediator, 'http://user8.example');
+    await stake(w, chain.network, STAKE);
+    await requestUnstake(w, chain.network, STAKE);
+    await chain.advance(UNSTAKE_DELAY);
+    // The delay has passed, but a challenge drew it before it took the stake: the deal can rely on it.
+    const { deal, cost, ledger, drawn } = await challenged({ mediators: [m] });
+    expect(drawn).toEqual([m]);
+    await expect(unstake(w, chain.network, STAKE)).rejects.toMatchObject({ errorName: 'MediationsOpen' });
+    await chain.advance(deal.mediateTimeout + 1n);
+    const step = model.timeoutMediate(ledger, deal, cost, [m]);
+    await chain.step(() => timeoutMediate(chain.wallet('user9'), chain.network, deal), expected(step));
+    // Slashed since the request: the request is larger than what is left.
+    const left = STAKE - deal.mediationFee;
+    expect(await userOf(chain.publicClient, chain.network, m)).toMatchObject({
+      stake: left,
+      unstaking: STAKE,
+    });
+    await expect(unstake(w, chain.network, STAKE)).rejects.toMatchObject({
+      errorName: 'InsufficientStake',
+      errorArgs: [m, STAKE, left],
+    });
+    await chain.step(() => unstake(w, chain.network, left), { [m]: { free: left, locked: -left } });
+  });
+
+  it('a new request replaces the earlier one and restarts the delay', async () => {
+    const w = chain.wallet('user7');
+    await requestUnstake(w, chain.network, 2n);
+    await chain.advance(UNSTAKE_DELAY / 2n);
+    await requestUnstake(w, chain.network, 1n);
+    await chain.advance(UNSTAKE_DELAY / 2n);
+    await expect(unstake(w, chain.network, 1n)).rejects.toMatchObject({ errorName: 'UnstakeNotReady' });
+    await chain.advance(UNSTAKE_DELAY / 2n);
+    await expect(unstake(w, chain.network, 2n)).rejects.toMatchObject({ errorName: 'UnstakeNotRequested' });
+    await unstake(w, chain.network, 1n);
   });
 });
 
