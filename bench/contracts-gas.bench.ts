@@ -1,6 +1,6 @@
 /**
- * Gas of the deal contract on anvil: per function, per job on the happy path (agree + submitResult + accept), with
- * `acceptMany` over 50 deals, on the mediation path (agree + submitResult + challenge + verdict, k = 1), and the
+ * Gas of the deal contract on anvil: per function, per job on the happy path (agree + submitResult + accept), in
+ * batches of 50 deals (agreeMany + submitResults + acceptMany), on the mediation path (agree + submitResult + challenge + verdict, k = 1), and the
  * deployment of all contracts.
  */
 import { type Hex, parseEther } from 'viem';
@@ -11,11 +11,13 @@ import {
   accept,
   acceptMany,
   agree,
+  agreeMany,
   challenge,
   Role,
   register,
   stake,
   submitResult,
+  submitResults,
   verdict,
 } from '../src/chain/deals.js';
 import { deployContracts, fundDevNetwork } from '../src/chain/deploy.js';
@@ -80,16 +82,19 @@ export async function run(): Promise<Record<string, number>> {
     const happy = await submitted();
     const acceptGas = (await accept(wallet('jobCreator'), network, happy.deal)).gasUsed;
 
-    const batch = [];
-    for (let i = 0; i < BATCH; i++) batch.push(await submitted());
-    const acceptManyGas = (
-      await acceptMany(
-        wallet('jobCreator'),
-        network,
-        batch.map((b) => b.deal),
-      )
-    ).gasUsed;
-    const batchAgree = batch.reduce((sum, b) => sum + b.agreeGas + b.submitGas, 0n);
+    const batch: Deal[] = [];
+    for (let i = 0; i < BATCH; i++) batch.push(await makeDeal());
+    const signed = await Promise.all(
+      batch.map(async (deal) => ({
+        deal,
+        sigJC: await sign(deal, 'jobCreator'),
+        sigRP: await sign(deal, 'resourceProvider'),
+      })),
+    );
+    const agreeManyGas = (await agreeMany(wallet('solver'), network, signed)).gasUsed;
+    const results = batch.map((deal) => ({ deal, resultCID: CID, instructionCount: 123_456_789n }));
+    const submitResultsGas = (await submitResults(wallet('resourceProvider'), network, results)).gasUsed;
+    const acceptManyGas = (await acceptMany(wallet('jobCreator'), network, batch)).gasUsed;
 
     const disputed = await submitted();
     const challengeGas = (await challenge(wallet('jobCreator'), network, disputed.deal)).gasUsed;
@@ -99,11 +104,13 @@ export async function run(): Promise<Record<string, number>> {
       gas_agree: happy.agreeGas,
       gas_submit_result: happy.submitGas,
       gas_accept: acceptGas,
+      gas_agree_many_50: agreeManyGas,
+      gas_submit_results_50: submitResultsGas,
       gas_accept_many_50: acceptManyGas,
       gas_challenge: challengeGas,
       gas_verdict_k1: verdictGas,
       gas_happy_path_per_job: happy.agreeGas + happy.submitGas + acceptGas,
-      gas_happy_path_batched_per_job: (batchAgree + acceptManyGas) / BigInt(BATCH),
+      gas_happy_path_batched_per_job: (agreeManyGas + submitResultsGas + acceptManyGas) / BigInt(BATCH),
       gas_mediation_path_per_job: disputed.agreeGas + disputed.submitGas + challengeGas + verdictGas,
       gas_deploy_total: deployGas,
     } satisfies Record<string, bigint>;

@@ -61,6 +61,20 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
         uint64 expiry;
     }
 
+    /// @notice A deal with both parties' signatures, as `agreeMany` takes it.
+    struct SignedDeal {
+        Deal deal;
+        bytes sigJC;
+        bytes sigRP;
+    }
+
+    /// @notice A deal's result, as `submitResults` takes it.
+    struct DealResult {
+        Deal deal;
+        bytes resultCID;
+        uint256 instructionCount;
+    }
+
     /// @notice One storage slot per account.
     struct Balance {
         uint128 free;
@@ -285,16 +299,16 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
         notInTokenCall
         returns (bytes32 id)
     {
-        id = _dealId(deal);
-        DealState state = deals[id].state;
-        if (state != DealState.None) revert WrongState(id, uint8(state));
-        if (block.timestamp > deal.expiry) revert TooLate(id, deal.expiry);
-        _checkSignature(deal.jobCreator, id, sigJC);
-        _checkSignature(deal.resourceProvider, id, sigRP);
-        deals[id] = DealStatus(DealState.Agreed, uint40(block.timestamp), 0, 0);
-        _update(deal.jobCreator, 0, 0, deal.paymentCollateral);
-        _update(deal.resourceProvider, 0, 0, deal.timeoutCollateral);
-        emit DealStateChanged(id, uint8(DealState.Agreed));
+        return _agree(deal, sigJC, sigRP);
+    }
+
+    /// @notice `agree` for many deals in one transaction (a solver's batch); reverts if any of them cannot be agreed.
+    function agreeMany(SignedDeal[] calldata batch) external notInTokenCall {
+        uint256 length = batch.length;
+        for (uint256 i = 0; i < length; ++i) {
+            SignedDeal calldata signed = batch[i];
+            _agree(signed.deal, signed.sigJC, signed.sigRP);
+        }
     }
 
     /// @notice The resource provider posts the result until `agreedAt + submitTimeout`: its timeout collateral is
@@ -304,17 +318,16 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
         external
         notInTokenCall
     {
-        bytes32 id = _dealId(deal);
-        DealStatus memory status = deals[id];
-        if (status.state != DealState.Agreed) revert WrongState(id, uint8(status.state));
-        if (msg.sender != deal.resourceProvider) revert NotParty(id, msg.sender);
-        uint256 deadline = uint256(status.agreedAt) + deal.submitTimeout;
-        if (block.timestamp > deadline) revert TooLate(id, deadline);
-        uint256 cost = _jobCost(deal, instructionCount);
-        uint256 timeoutCollateral = deal.timeoutCollateral;
-        deals[id] = DealStatus(DealState.ResultsSubmitted, status.agreedAt, uint40(block.timestamp), uint128(cost));
-        _update(msg.sender, timeoutCollateral, timeoutCollateral, _resultsCollateral(deal, cost));
-        emit ResultsSubmitted(id, resultCID, instructionCount, cost);
+        _submitResult(deal, resultCID, instructionCount);
+    }
+
+    /// @notice `submitResult` for many deals of the caller in one transaction; reverts if any of them is refused.
+    function submitResults(DealResult[] calldata batch) external notInTokenCall {
+        uint256 length = batch.length;
+        for (uint256 i = 0; i < length; ++i) {
+            DealResult calldata result = batch[i];
+            _submitResult(result.deal, result.resultCID, result.instructionCount);
+        }
     }
 
     /// @notice The job creator accepts the result: the cost moves to the resource provider, the rest of P and all
@@ -463,6 +476,33 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
         token.safeTransferFrom(msg.sender, address(this), amount);
         _update(msg.sender, 0, amount, 0);
         emit Deposited(msg.sender, amount);
+    }
+
+    function _agree(Deal calldata deal, bytes calldata sigJC, bytes calldata sigRP) private returns (bytes32 id) {
+        id = _dealId(deal);
+        DealState state = deals[id].state;
+        if (state != DealState.None) revert WrongState(id, uint8(state));
+        if (block.timestamp > deal.expiry) revert TooLate(id, deal.expiry);
+        _checkSignature(deal.jobCreator, id, sigJC);
+        _checkSignature(deal.resourceProvider, id, sigRP);
+        deals[id] = DealStatus(DealState.Agreed, uint40(block.timestamp), 0, 0);
+        _update(deal.jobCreator, 0, 0, deal.paymentCollateral);
+        _update(deal.resourceProvider, 0, 0, deal.timeoutCollateral);
+        emit DealStateChanged(id, uint8(DealState.Agreed));
+    }
+
+    function _submitResult(Deal calldata deal, bytes calldata resultCID, uint256 instructionCount) private {
+        bytes32 id = _dealId(deal);
+        DealStatus memory status = deals[id];
+        if (status.state != DealState.Agreed) revert WrongState(id, uint8(status.state));
+        if (msg.sender != deal.resourceProvider) revert NotParty(id, msg.sender);
+        uint256 deadline = uint256(status.agreedAt) + deal.submitTimeout;
+        if (block.timestamp > deadline) revert TooLate(id, deadline);
+        uint256 cost = _jobCost(deal, instructionCount);
+        uint256 timeoutCollateral = deal.timeoutCollateral;
+        deals[id] = DealStatus(DealState.ResultsSubmitted, status.agreedAt, uint40(block.timestamp), uint128(cost));
+        _update(msg.sender, timeoutCollateral, timeoutCollateral, _resultsCollateral(deal, cost));
+        emit ResultsSubmitted(id, resultCID, instructionCount, cost);
     }
 
     function _accept(Deal calldata deal) private {

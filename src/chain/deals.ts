@@ -35,6 +35,7 @@ import { LilypadError } from '../protocol/errors.js';
 import type { NetworkConfig } from '../protocol/network.js';
 import { jobCost } from '../protocol/pricing.js';
 import { lilypadDealsAbi, lilypadTokenAbi } from './artifacts/index.js';
+import { CallBatcher } from './call-batcher.js';
 
 /** What the deal calls need to know about the network. */
 export type DealsNetwork = Pick<NetworkConfig, 'deals' | 'chainId'>;
@@ -186,6 +187,45 @@ export async function agree(
   return { ...result, dealId: computeDealId(network, deal) };
 }
 
+/** One deal of an `agreeMany` batch, with both parties' signatures. */
+export type SignedDeal = { deal: Deal; sigJC: Hex; sigRP: Hex };
+
+/**
+ * `agree` for many deals in one transaction (a solver's batch: the per-job cost drops by the transaction's base
+ * cost and the warm balances). The whole batch is refused if any deal is: the ChainCallError names the error.
+ */
+export async function agreeMany(
+  wallet: AnyWallet,
+  network: DealsNetwork,
+  batch: readonly SignedDeal[],
+): Promise<TxResult & { dealIds: Hex[] }> {
+  const result = await send(wallet, 'agreeMany', {
+    address: network.deals,
+    functionName: 'agreeMany',
+    args: [batch],
+  });
+  return { ...result, dealIds: batch.map(({ deal }) => computeDealId(network, deal)) };
+}
+
+/**
+ * `agree` through a CallBatcher: deals signed while an `agree` is on its way go together in one `agreeMany`. Each
+ * caller gets its own deal's id with the transaction that agreed it.
+ */
+export function agreeBatcher(
+  wallet: AnyWallet,
+  network: DealsNetwork,
+): CallBatcher<SignedDeal, TxResult & { dealId: Hex }> {
+  return new CallBatcher({
+    one: ({ deal, sigJC, sigRP }) => agree(wallet, network, deal, sigJC, sigRP),
+    many: async (batch) => {
+      const { dealIds, ...tx } = await agreeMany(wallet, network, batch);
+      return dealIds.map((dealId) => ({ ...tx, dealId }));
+    },
+  });
+}
+
+const cidHex = (cid: Uint8Array | Hex): Hex => (typeof cid === 'string' ? cid : toHex(cid));
+
 /** The provider posts the result CID (bytes of a CID, or hex) and the instruction count the cost is priced on. */
 export async function submitResult(
   wallet: AnyWallet,
@@ -195,13 +235,34 @@ export async function submitResult(
   instructionCount: bigint | number,
 ): Promise<TxResult & { cost: bigint }> {
   const count = BigInt(instructionCount);
-  const cid = typeof resultCID === 'string' ? resultCID : toHex(resultCID);
   const result = await send(wallet, 'submitResult', {
     address: network.deals,
     functionName: 'submitResult',
-    args: [deal, cid, count],
+    args: [deal, cidHex(resultCID), count],
   });
   return { ...result, cost: jobCost(deal, count) };
+}
+
+/** One deal's result in a `submitResults` batch. */
+export type DealResult = { deal: Deal; resultCID: Uint8Array | Hex; instructionCount: bigint | number };
+
+/** `submitResult` for many of the provider's deals in one transaction; refused whole if any deal is. */
+export async function submitResults(
+  wallet: AnyWallet,
+  network: DealsNetwork,
+  batch: readonly DealResult[],
+): Promise<TxResult & { costs: bigint[] }> {
+  const results = batch.map(({ deal, resultCID, instructionCount }) => ({
+    deal,
+    resultCID: cidHex(resultCID),
+    instructionCount: BigInt(instructionCount),
+  }));
+  const result = await send(wallet, 'submitResults', {
+    address: network.deals,
+    functionName: 'submitResults',
+    args: [results],
+  });
+  return { ...result, costs: results.map((r) => jobCost(r.deal, r.instructionCount)) };
 }
 
 export function accept(wallet: AnyWallet, network: DealsNetwork, deal: Deal): Promise<TxResult> {

@@ -21,7 +21,7 @@ import {
   publicClientFor,
   walletClientFor,
 } from '../chain/clients.js';
-import { agree, dealStatus } from '../chain/deals.js';
+import { agreeBatcher, dealStatus } from '../chain/deals.js';
 import { DealState, isFinal } from '../protocol/deal-states.js';
 import { LilypadError } from '../protocol/errors.js';
 import type { NetworkConfig } from '../protocol/network.js';
@@ -109,6 +109,8 @@ export class Solver {
   /** Deadlines of proposals, in the order they were proposed. */
   readonly #proposalDeadlines = new Map<Hex, number>();
   readonly #agreeing = new Set<Hex>();
+  /** Deals signed while an `agree` is on its way go together in one `agreeMany`. */
+  #agreements!: ReturnType<typeof agreeBatcher>;
   #expiryTimer: NodeJS.Timeout | undefined;
   #collectTimer: NodeJS.Timeout | undefined;
   #collecting: Promise<void> | undefined;
@@ -171,6 +173,7 @@ export class Solver {
     });
     this.#public = publicClientFor(network.rpcUrl, network.chainId);
     this.#wallet = walletClientFor(network.rpcUrl, network.chainId, this.#options.privateKey);
+    this.#agreements = agreeBatcher(this.#wallet, network);
     this.#follower = new ChainFollower({
       client: this.#public,
       address: network.deals,
@@ -403,13 +406,11 @@ export class Solver {
     this.#agreeing.add(deal.id);
     this.#proposalDeadlines.delete(deal.id);
     try {
-      const { hash } = await agree(
-        this.#wallet,
-        this.network,
-        deal.deal,
-        deal.signatureJC as Hex,
-        deal.signatureRP as Hex,
-      );
+      const { hash } = await this.#agreements.call({
+        deal: deal.deal,
+        sigJC: deal.signatureJC as Hex,
+        sigRP: deal.signatureRP as Hex,
+      });
       await this.#run(() => this.#store.updateDeal(deal.id, { agreeTx: hash, updatedAt: Date.now() }));
       await this.#follower.poll();
     } catch (error) {
