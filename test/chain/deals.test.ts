@@ -16,11 +16,14 @@ import {
   accept,
   acceptMany,
   agree,
+  agreeBatcher,
+  agreeMany,
   dealStatus,
   decodeDealLogs,
   deposit,
   escrowBalance,
   submitResult,
+  submitResults,
   timeoutJudge,
   timeoutJudgeMany,
   timeoutSubmit,
@@ -70,6 +73,25 @@ async function submitted(overrides: Partial<Deal> = {}, instructionCount = 1_000
   );
   return { deal, id, cost, R, agreeResult, submitResultTx };
 }
+
+type Changes = Record<Address, { free: bigint; locked: bigint }>;
+
+/** The changes of several steps, added up per account. */
+function sumChanges(all: readonly Changes[]): Changes {
+  const total: Changes = {};
+  for (const changes of all) {
+    for (const [a, d] of Object.entries(changes) as [Address, { free: bigint; locked: bigint }][]) {
+      total[a] = { free: (total[a]?.free ?? 0n) + d.free, locked: (total[a]?.locked ?? 0n) + d.locked };
+    }
+  }
+  return total;
+}
+
+const agreedChanges = (deal: Deal): Changes =>
+  sumChanges([
+    { [deal.jobCreator]: { free: -deal.paymentCollateral, locked: deal.paymentCollateral } },
+    { [deal.resourceProvider]: { free: -deal.timeoutCollateral, locked: deal.timeoutCollateral } },
+  ]);
 
 /** The money of accept and timeoutJudge. */
 const acceptedChanges = (deal: Deal, cost: bigint, R: bigint) => ({
@@ -296,6 +318,130 @@ describe('happy path', () => {
     for (const { id } of batch) {
       expect((await dealStatus(chain.publicClient, chain.network, id)).state).toBe(DealState.Accepted);
     }
+  });
+});
+
+describe('batches: agreeMany and submitResults', () => {
+  const signed = async (deal: Deal) => {
+    const [sigJC, sigRP] = await chain.signBoth(deal);
+    return { deal, sigJC, sigRP };
+  };
+
+  it('agreeMany agrees every deal with its exact money and event; submitResults posts every result', async () => {
+    const deals = [
+      await chain.makeDeal(),
+      await chain.makeDeal({ jobCreator: chain.address('user9'), paymentCollateral: parseEther('3') }),
+      await chain.makeDeal({ timeoutCollateral: parseEther('1') }),
+    ];
+    const batch = await Promise.all(deals.map(signed));
+    const tx = await chain.step(
+      () => agreeMany(chain.wallet('solver'), chain.network, batch),
+      sumChanges(deals.map(agreedChanges)),
+    );
+    expect(tx.dealIds).toEqual(deals.map((d) => dealId(chain.network, d)));
+    const events = decodeDealLogs(tx.receipt.logs);
+    expect(events.map((e) => [e.eventName, e.dealId])).toEqual(
+      tx.dealIds.map((id) => ['DealStateChanged', id]),
+    );
+    const agreedAt = (await chain.publicClient.getBlock({ blockNumber: tx.receipt.blockNumber })).timestamp;
+    for (const id of tx.dealIds) {
+      expect(await dealStatus(chain.publicClient, chain.network, id)).toMatchObject({
+        state: DealState.Agreed,
+        agreedAt: Number(agreedAt),
+      });
+    }
+
+    const counts = [1_000_000n, 0n, 10n ** 30n];
+    const results = deals.map((deal, i) => ({ deal, resultCID: CID, instructionCount: counts[i] as bigint }));
+    // Wrong caller: only the deals' provider.
+    await expect(submitResults(chain.wallet('solver'), chain.network, results)).rejects.toMatchObject({
+      errorName: 'NotParty',
+    });
+    const costs = deals.map((deal, i) => jobCost(deal, counts[i] as bigint));
+    const submitted = await chain.step(
+      () => submitResults(chain.wallet('resourceProvider'), chain.network, results),
+      sumChanges(
+        deals.map((deal, i) => {
+          const R = resultsCollateral(deal, costs[i] as bigint);
+          return { [RP]: { free: deal.timeoutCollateral - R, locked: R - deal.timeoutCollateral } };
+        }),
+      ),
+    );
+    expect(submitted.costs).toEqual(costs);
+    const posted = decodeDealLogs(submitted.receipt.logs);
+    expect(
+      posted.map((e) => (e.eventName === 'ResultsSubmitted' ? [e.dealId, e.cost] : e.eventName)),
+    ).toEqual(tx.dealIds.map((id, i) => [id, costs[i]]));
+    // Wrong state: submitted already.
+    await expect(
+      submitResults(chain.wallet('resourceProvider'), chain.network, results.slice(0, 1)),
+    ).rejects.toMatchObject({ errorName: 'WrongState' });
+    await chain.step(
+      () => acceptMany(chain.wallet('jobCreator'), chain.network, [deals[0] as Deal, deals[2] as Deal]),
+      sumChanges(
+        [0, 2].map((i) => {
+          const deal = deals[i] as Deal;
+          return acceptedChanges(deal, costs[i] as bigint, resultsCollateral(deal, costs[i] as bigint));
+        }),
+      ),
+    );
+  });
+
+  it('refuses a whole batch when one deal is refused: replayed, expired, badly signed, or too late', async () => {
+    const good = await signed(await chain.makeDeal());
+    const replayed = (await agreed()).deal;
+    const expired = await signed(await chain.makeDeal({ expiry: (await chain.now()) - 1n }));
+    const forged = { ...(await signed(await chain.makeDeal())), sigRP: good.sigRP };
+    for (const [bad, errorName] of [
+      [await signed(replayed), 'WrongState'],
+      [expired, 'TooLate'],
+      [forged, 'InvalidSignature'],
+    ] as const) {
+      await chain.step(async () => {
+        await expect(agreeMany(chain.wallet('solver'), chain.network, [good, bad])).rejects.toMatchObject({
+          errorName,
+        });
+      }); // nothing moved, not even for the good deal
+    }
+    expect(
+      (await dealStatus(chain.publicClient, chain.network, dealId(chain.network, good.deal))).state,
+    ).toBe(DealState.None);
+
+    // submitResults: one deal past its submit deadline refuses the batch.
+    const early = (await agreed({ submitTimeout: 100_000n })).deal;
+    const late = (await agreed({ submitTimeout: 10n })).deal;
+    await chain.advance(11n);
+    const both = [early, late].map((deal) => ({ deal, resultCID: CID, instructionCount: 1n }));
+    await chain.step(async () => {
+      await expect(
+        submitResults(chain.wallet('resourceProvider'), chain.network, both),
+      ).rejects.toMatchObject({ errorName: 'TooLate' });
+    });
+    await submitResults(chain.wallet('resourceProvider'), chain.network, both.slice(0, 1));
+    await timeoutSubmit(chain.wallet('user6'), chain.network, late);
+  });
+
+  it('agreeBatcher sends concurrent agrees as one agreeMany, and a refused deal fails alone', async () => {
+    const batcher = agreeBatcher(chain.wallet('solver'), chain.network);
+    const deals = [await chain.makeDeal(), await chain.makeDeal(), await chain.makeDeal()];
+    const batch = await Promise.all(deals.map(signed));
+    const results = await chain.step(
+      () => Promise.all(batch.map((s) => batcher.call(s))),
+      sumChanges(deals.map(agreedChanges)),
+    );
+    expect(new Set(results.map((r) => r.hash)).size).toBe(1);
+    expect(results.map((r) => r.dealId)).toEqual(deals.map((d) => dealId(chain.network, d)));
+
+    const fresh = await signed(await chain.makeDeal());
+    const outcomes = await Promise.allSettled([batcher.call(fresh), batcher.call(batch[0] as typeof fresh)]);
+    expect(outcomes[0]).toMatchObject({
+      status: 'fulfilled',
+      value: { dealId: dealId(chain.network, fresh.deal) },
+    });
+    expect(outcomes[1]).toMatchObject({ status: 'rejected', reason: { errorName: 'WrongState' } });
+    expect(
+      (await dealStatus(chain.publicClient, chain.network, dealId(chain.network, fresh.deal))).state,
+    ).toBe(DealState.Agreed);
   });
 });
 

@@ -118,6 +118,18 @@ describe('reentrancy', () => {
       encodeFunctionData({ abi: lilypadDealsAbi, functionName: 'accept', args: [deal] }),
       encodeFunctionData({ abi: lilypadDealsAbi, functionName: 'stake', args: [1n] }),
       encodeFunctionData({ abi: lilypadDealsAbi, functionName: 'agree', args: [deal, '0x', '0x'] }),
+      encodeFunctionData({
+        abi: lilypadDealsAbi,
+        functionName: 'agreeMany',
+        args: [[{ deal, sigJC: '0x', sigRP: '0x' }]],
+      }),
+      encodeFunctionData({
+        abi: lilypadDealsAbi,
+        functionName: 'submitResults',
+        args: [[{ deal, resultCID: '0x', instructionCount: 1n }]],
+      }),
+      encodeFunctionData({ abi: lilypadDealsAbi, functionName: 'requestUnstake', args: [1n] }),
+      encodeFunctionData({ abi: lilypadDealsAbi, functionName: 'unstake', args: [1n] }),
     ]) {
       await write('arm', [deals, data]);
       const hash = await chain.deployer.writeContract({
