@@ -243,6 +243,24 @@ export async function submitResult(
   return { ...result, cost: jobCost(deal, count) };
 }
 
+/**
+ * `submitResult` through a CallBatcher: results finished while a `submitResult` is on its way go together in one
+ * `submitResults`. Each caller gets its own deal's cost with the transaction that posted it.
+ */
+export function submitResultBatcher(
+  wallet: AnyWallet,
+  network: DealsNetwork,
+): CallBatcher<DealResult, TxResult & { cost: bigint }> {
+  return new CallBatcher({
+    one: ({ deal, resultCID, instructionCount }) =>
+      submitResult(wallet, network, deal, resultCID, instructionCount),
+    many: async (batch) => {
+      const { costs, ...tx } = await submitResults(wallet, network, batch);
+      return costs.map((cost) => ({ ...tx, cost }));
+    },
+  });
+}
+
 /** One deal's result in a `submitResults` batch. */
 export type DealResult = { deal: Deal; resultCID: Uint8Array | Hex; instructionCount: bigint | number };
 

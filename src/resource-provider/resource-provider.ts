@@ -17,7 +17,7 @@ import {
   publicClientFor,
   walletClientFor,
 } from '../chain/clients.js';
-import { dealStatus, Role, submitResult, timeoutJudge } from '../chain/deals.js';
+import { dealStatus, Role, submitResultBatcher, timeoutJudge } from '../chain/deals.js';
 import { ensureEscrow } from '../chain/escrow.js';
 import { registerService } from '../chain/registry.js';
 import { DockerExecutor } from '../executors/docker/docker-executor.js';
@@ -97,6 +97,8 @@ export class ResourceProvider {
   readonly #solver: SolverClient;
   #public!: LilypadPublicClient;
   #wallet!: LilypadWalletClient;
+  /** Results finished while one is being submitted go together in one `submitResults`. */
+  #results!: ReturnType<typeof submitResultBatcher>;
   #blockstore!: Blockstore;
   #subscription: { close(): void } | undefined;
   readonly #offers = new Map<Hex, ResourceOffer>();
@@ -125,6 +127,7 @@ export class ResourceProvider {
     this.#blockstore = await openBlockstore(join(dataDir, 'blocks'));
     this.#public = publicClientFor(network.rpcUrl, network.chainId);
     this.#wallet = walletClientFor(network.rpcUrl, network.chainId, this.#options.privateKey);
+    this.#results = submitResultBatcher(this.#wallet, network);
     const slots = this.#options.slots ?? 1;
     // The users' registry names this account a resource provider (one transaction, on the first start only).
     await registerService(this.#wallet, network, { roles: Role.resourceProvider });
@@ -269,13 +272,11 @@ export class ResourceProvider {
     );
     const cid = await importFolder(this.#blockstore, bundleDir);
     await this.#solver.uploadCar(dealId, await exportCar(this.#blockstore, cid));
-    const { hash } = await submitResult(
-      this.#wallet,
-      this.#options.network,
+    const { hash } = await this.#results.call({
       deal,
-      cid.bytes,
-      result.instructionCount,
-    );
+      resultCID: cid.bytes,
+      instructionCount: result.instructionCount,
+    });
     this.#log.info({ dealId, resultCID: cid.toString(), tx: hash }, 'result submitted');
   }
 

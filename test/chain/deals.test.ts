@@ -23,6 +23,7 @@ import {
   deposit,
   escrowBalance,
   submitResult,
+  submitResultBatcher,
   submitResults,
   timeoutJudge,
   timeoutJudgeMany,
@@ -442,6 +443,30 @@ describe('batches: agreeMany and submitResults', () => {
     expect(
       (await dealStatus(chain.publicClient, chain.network, dealId(chain.network, fresh.deal))).state,
     ).toBe(DealState.Agreed);
+  });
+});
+
+describe('submitResultBatcher', () => {
+  it("sends concurrent results as one submitResults, each with its deal's cost; a refused one fails alone", async () => {
+    const batcher = submitResultBatcher(chain.wallet('resourceProvider'), chain.network);
+    const deals = [(await agreed()).deal, (await agreed({ fixedPrice: parseEther('3') })).deal];
+    const results = await Promise.all(
+      deals.map((deal) => batcher.call({ deal, resultCID: CID, instructionCount: 5n })),
+    );
+    expect(results[0]?.hash).toBe(results[1]?.hash);
+    expect(results.map((r) => r.cost)).toEqual(deals.map((deal) => jobCost(deal, 5n)));
+    const fresh = (await agreed()).deal;
+    const outcomes = await Promise.allSettled([
+      batcher.call({ deal: fresh, resultCID: CID, instructionCount: 5n }),
+      batcher.call({ deal: deals[0] as Deal, resultCID: CID, instructionCount: 5n }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+    expect(outcomes[1]).toMatchObject({ reason: { errorName: 'WrongState' } });
+    for (const deal of [...deals, fresh]) {
+      expect((await dealStatus(chain.publicClient, chain.network, dealId(chain.network, deal))).state).toBe(
+        DealState.ResultsSubmitted,
+      );
+    }
   });
 });
 
