@@ -96,7 +96,14 @@ describe('two chains, one resource provider', () => {
       const profile = profiles[i] as NetworkProfile;
       expect(profile).toMatchObject({ name, chainId, rpcUrl: anvils[i]?.rpcUrl, solver: solver.address });
       const json = JSON.parse(await readFile(join(dataDir, 'networks', `${name}.json`), 'utf8'));
-      expect(Object.keys(json).sort()).toEqual(['chainId', 'deals', 'rpcUrl', 'solver', 'token']);
+      expect(Object.keys(json).sort()).toEqual([
+        'chainId',
+        'deals',
+        'deployBlock',
+        'rpcUrl',
+        'solver',
+        'token',
+      ]);
       const client = publicClientFor(profile.rpcUrl, chainId);
       expect(await solverUrlOf(client, profile, solver.address)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     }
