@@ -153,7 +153,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           }
           dealId = event.dealId;
           deal = event.deal;
-          progress({ type: 'job:matched', dealId, resourceProvider: deal.resourceProvider });
+          progress({ type: 'job:matched', dealId, deal, resourceProvider: deal.resourceProvider });
           // The provider fetches the module from the directory; publish it before agreeing.
           if (!(await solver.hasBlock(module.cid))) {
             const root = await importFolder(blockstore, module.dir);
