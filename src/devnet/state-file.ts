@@ -16,6 +16,7 @@ const stateSchema = z.object({
     deals: addressSchema,
     solver: addressSchema,
     solverUrl: z.string().url(),
+    jobs: addressSchema.optional(),
   }),
   mediators: z.array(addressSchema),
 });

@@ -8,4 +8,6 @@ export type NetworkConfig = {
   deals: Address;
   solver: Address;
   solverUrl: string;
+  /** The jobs contract smart contracts ask for jobs through (LilypadJobs), where one is deployed. */
+  jobs?: Address;
 };
