@@ -7,7 +7,6 @@ import { addressSchema } from '../../protocol/wire.js';
 import { dataDir, env, environmentHelp, privateKeyFrom } from '../environment.js';
 import { createLogger } from '../logger.js';
 import { networkOption, networksForService } from '../network.js';
-import { DEVNET, readProfile } from '../network-profiles.js';
 import { untilStopped } from '../options.js';
 
 type Flags = {
@@ -82,11 +81,7 @@ and receives ILilypadJobClient.onLilypadResult(jobId, resultCID, status).
       const dir = dataDir();
       const [connected] = await networksForService(dir, flags.network ? [flags.network] : []);
       if (!connected) throw new LilypadError('no network to serve');
-      const fromEnv = env('LILYPAD_JOBS_ADDRESS');
-      const fromProfile =
-        flags.network && flags.network !== DEVNET ? (await readProfile(dir, flags.network)).jobs : undefined;
-      const jobs =
-        flags.jobs ?? (fromEnv ? address(fromEnv) : undefined) ?? fromProfile ?? connected.network.jobs;
+      const jobs = flags.jobs ?? connected.network.jobs;
       if (!jobs) {
         throw new LilypadError(`no jobs contract is known for the network "${connected.name}"`, {
           hint: 'pass --jobs ADDRESS (or LILYPAD_JOBS_ADDRESS), or deploy one with `lilypad deploy --bridge ADDRESS`',
