@@ -3,11 +3,10 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { Address } from 'viem';
 import { Bridge } from '../../bridge/bridge.js';
 import { LilypadError } from '../../protocol/errors.js';
-import { addressSchema } from '../../protocol/wire.js';
 import { dataDir, env, environmentHelp, privateKeyFrom } from '../environment.js';
 import { createLogger } from '../logger.js';
 import { networkOption, networksForService } from '../network.js';
-import { untilStopped } from '../options.js';
+import { parseAddressOption, untilStopped } from '../options.js';
 
 type Flags = {
   network?: string;
@@ -22,11 +21,6 @@ const positive = (value: string) => {
   if (!Number.isInteger(n) || n <= 0)
     throw new InvalidArgumentError(`"${value}" is not a positive whole number`);
   return n;
-};
-const address = (value: string) => {
-  const parsed = addressSchema.safeParse(value);
-  if (!parsed.success) throw new InvalidArgumentError(`"${value}" is not an address (0x + 40 hex digits)`);
-  return parsed.data;
 };
 
 export function registerBridge(program: Command): void {
@@ -46,7 +40,7 @@ export function registerBridge(program: Command): void {
     .option(
       '--jobs <address>',
       'the jobs contract (default $LILYPAD_JOBS_ADDRESS, the profile’s, or the devnet’s)',
-      address,
+      parseAddressOption,
     )
     .option(
       '--data-dir <path>',

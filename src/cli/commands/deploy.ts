@@ -1,11 +1,11 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Address } from 'viem';
 import { publicClientFor, walletClientFor } from '../../chain/clients.js';
 import { deployContracts, deployJobs } from '../../chain/deploy.js';
 import { LilypadError } from '../../protocol/errors.js';
-import { addressSchema } from '../../protocol/wire.js';
 import { dataDir, env, environmentHelp, privateKeyFrom } from '../environment.js';
 import { checkProfileName, listProfiles, profilePath, writeProfile } from '../network-profiles.js';
+import { parseAddressOption } from '../options.js';
 
 type DeployFlags = {
   rpc: string;
@@ -14,12 +14,6 @@ type DeployFlags = {
   bridge?: Address;
   dataDir?: string;
   force: boolean;
-};
-
-const address = (value: string) => {
-  const parsed = addressSchema.safeParse(value);
-  if (!parsed.success) throw new InvalidArgumentError(`"${value}" is not an address (0x + 40 hex digits)`);
-  return parsed.data;
 };
 
 export function registerDeploy(program: Command): void {
@@ -42,12 +36,12 @@ export function registerDeploy(program: Command): void {
     .option(
       '--solver <address>',
       "the solver clients of this network use by default (its URL is read from the chain's registry)",
-      address,
+      parseAddressOption,
     )
     .option(
       '--bridge <address>',
       'also deploy the jobs contract (LilypadJobs) for smart contracts, settled by this account (`lilypad bridge`)',
-      address,
+      parseAddressOption,
     )
     .option('--data-dir <path>', 'where the profile is written (default $LILYPAD_DATA_DIR or ~/.lilypad)')
     .option('--force', 'replace a profile of the same name', false)
