@@ -117,7 +117,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         dataDir: join(dataDir, 'bridge'),
         logger: logger.child({ service: 'bridge' }),
         mediators,
-        pollIntervalMs: 100,
+        pollIntervalMs: 250,
       });
       await started.start();
       stops.push(() => started.stop());

@@ -57,7 +57,7 @@ beforeAll(async () => {
     bridge: false,
   });
   network = devnet.network as typeof network;
-  bridge = await startBridge(6);
+  bridge = await startBridge(10); // a match takes well under a second; the NoMatch test waits this long
 });
 afterAll(async () => {
   if (bridge) await stopCli(bridge);
