@@ -36,6 +36,8 @@ const stampFile = join(outDir, '.stamp');
 const exported = [
   { source: 'LilypadToken.sol', contract: 'LilypadToken', name: 'lilypadToken' },
   { source: 'LilypadDeals.sol', contract: 'LilypadDeals', name: 'lilypadDeals' },
+  { source: 'LilypadJobs.sol', contract: 'LilypadJobs', name: 'lilypadJobs' },
+  { source: 'LilypadCowsay.sol', contract: 'LilypadCowsay', name: 'lilypadCowsay' },
 ] as const;
 
 const settings = {

@@ -140,14 +140,16 @@ async function receiptOf(client: AnyClient, hash: Hex): Promise<TransactionRecei
   }
 }
 
-type Call = { address: Address; functionName: string; args: readonly unknown[] };
+/** A contract call; `abi` defaults to the deal contract's (with the token's errors). */
+export type ContractCall = { address: Address; functionName: string; args: readonly unknown[]; abi?: Abi };
 
-async function send(wallet: AnyWallet, what: string, call: Call): Promise<TxResult> {
+/** Sends a checked transaction (see the top of this file); other contracts' typed actions use it too. */
+export async function send(wallet: AnyWallet, what: string, call: ContractCall): Promise<TxResult> {
   const account = accountOf(wallet);
   // viem cannot narrow a function name chosen at run time; the exported functions below are the typed surface.
   const request = {
     ...call,
-    abi: dealsAndTokenErrors,
+    abi: call.abi ?? dealsAndTokenErrors,
     account,
     chain: wallet.chain,
   } as unknown as Parameters<typeof writeContract>[1];

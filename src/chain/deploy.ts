@@ -5,6 +5,8 @@ import { LilypadError } from '../protocol/errors.js';
 import {
   lilypadDealsAbi,
   lilypadDealsBytecode,
+  lilypadJobsAbi,
+  lilypadJobsBytecode,
   lilypadTokenAbi,
   lilypadTokenBytecode,
 } from './artifacts/index.js';
@@ -54,6 +56,23 @@ export async function deployContracts(
   });
   const { address: deals, block: deployBlock } = await deployed(publicClient, dealsHash, 'LilypadDeals');
   return { token, deals, deployBlock };
+}
+
+/**
+ * Deploys LilypadJobs over a deal contract, with `bridge` as the one account that settles contracts' jobs (see
+ * contracts/README.md for what it is trusted with).
+ */
+export async function deployJobs(
+  wallet: LilypadWalletClient,
+  publicClient: LilypadPublicClient,
+  options: { deals: Address; bridge: Address },
+): Promise<Address> {
+  const hash = await deployContract(wallet, {
+    abi: lilypadJobsAbi,
+    bytecode: lilypadJobsBytecode,
+    args: [options.deals, options.bridge],
+  });
+  return (await deployed(publicClient, hash, 'LilypadJobs')).address;
 }
 
 export type FundOptions = {

@@ -14,6 +14,7 @@ export const environment = {
   LILYPAD_SOLVER_ADDRESS:
     "the solver's address: its URL is read from the chain (default: the profile's solver)",
   LILYPAD_SOLVER_URL: "the solver's URL, instead of the one registered on-chain",
+  LILYPAD_JOBS_ADDRESS: "the jobs contract `lilypad bridge` serves (default: the profile's or the devnet's)",
   LILYPAD_DATA_DIR: 'where results, network profiles, caches and service state live (default ~/.lilypad)',
   LILYPAD_LOG_LEVEL: 'log level of the services: trace, debug, info, warn, error (default info)',
 } as const;

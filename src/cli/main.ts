@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { LilypadError } from '../protocol/errors.js';
+import { registerBridge } from './commands/bridge.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDevnet } from './commands/devnet.js';
 import { registerJobs } from './commands/jobs.js';
@@ -35,6 +36,7 @@ registerRun(program);
 registerDevnet(program);
 registerSolver(program);
 registerResourceProvider(program);
+registerBridge(program);
 registerDeploy(program);
 registerJobs(program);
 registerSim(program);

@@ -26,6 +26,8 @@ export const networkProfileSchema = z.object({
   deployBlock: z.number().int().nonnegative().optional(),
   /** The solver clients use by default; its URL is read from the users' registry. */
   solver: addressSchema.optional(),
+  /** The jobs contract (LilypadJobs) that `lilypad bridge` serves, if one is deployed. */
+  jobs: addressSchema.optional(),
 });
 export type NetworkProfile = z.output<typeof networkProfileSchema> & { name: string };
 
@@ -78,7 +80,7 @@ export async function readProfile(dataDir: string, name: string): Promise<Networ
   if (!parsed.success) {
     throw new LilypadError(`the network profile ${path} is invalid`, {
       details: describeIssues(parsed.error),
-      hint: 'fields: chainId, rpcUrl, token, deals, and optionally deployBlock and solver',
+      hint: 'fields: chainId, rpcUrl, token, deals, and optionally deployBlock, solver and jobs',
     });
   }
   return { name, ...parsed.data };

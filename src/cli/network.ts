@@ -28,7 +28,10 @@ import { env, privateKeyFrom } from './environment.js';
 import { DEVNET, listProfiles, readProfile } from './network-profiles.js';
 
 /** The chain and its contracts: all a solver needs, and what a client completes with the solver. */
-export type ChainConfig = Pick<NetworkConfig, 'chainId' | 'rpcUrl' | 'token' | 'deals' | 'deployBlock'>;
+export type ChainConfig = Pick<
+  NetworkConfig,
+  'chainId' | 'rpcUrl' | 'token' | 'deals' | 'deployBlock' | 'jobs'
+>;
 
 /** The network as chosen by flags and environment, before its solver is reached. */
 export type NetworkChoice =
@@ -80,6 +83,13 @@ const solverAddressFromEnv = (): Address | undefined => {
   return value === undefined ? undefined : parseAddress(value, 'LILYPAD_SOLVER_ADDRESS');
 };
 
+const jobsAddressFromEnv = (): Address | undefined => {
+  const value = env('LILYPAD_JOBS_ADDRESS');
+  return value === undefined ? undefined : parseAddress(value, 'LILYPAD_JOBS_ADDRESS');
+};
+/** The jobs contract, where a network has one (the field is left out otherwise). */
+const withJobs = (jobs: Address | undefined) => (jobs ? { jobs } : {});
+
 function parseAddress(value: string, what: string): Address {
   const parsed = addressSchema.safeParse(value);
   if (!parsed.success)
@@ -91,7 +101,7 @@ function parseAddress(value: string, what: string): Address {
 export async function chooseNetwork(dataDir: string, name: string | undefined): Promise<NetworkChoice> {
   if (name === DEVNET) return { kind: 'devnet' };
   if (name !== undefined) {
-    const { chainId, rpcUrl, token, deals, deployBlock, solver } = await readProfile(dataDir, name);
+    const { chainId, rpcUrl, token, deals, deployBlock, solver, jobs } = await readProfile(dataDir, name);
     const served = await chainIdAt(rpcUrl);
     if (served !== chainId) {
       throw new LilypadError(
@@ -101,7 +111,14 @@ export async function chooseNetwork(dataDir: string, name: string | undefined): 
     return {
       kind: 'chain',
       name,
-      chain: { chainId, rpcUrl, token, deals, ...(deployBlock === undefined ? {} : { deployBlock }) },
+      chain: {
+        chainId,
+        rpcUrl,
+        token,
+        deals,
+        ...(deployBlock === undefined ? {} : { deployBlock }),
+        ...withJobs(jobsAddressFromEnv() ?? jobs),
+      },
       solver: solverAddressFromEnv() ?? solver,
     };
   }
@@ -109,7 +126,10 @@ export async function chooseNetwork(dataDir: string, name: string | undefined): 
   const deals = env('LILYPAD_DEALS_ADDRESS');
   const solverUrl = env('LILYPAD_SOLVER_URL');
   if (rpcUrl && deals) {
-    const chain = await chainAt(rpcUrl, parseAddress(deals, 'LILYPAD_DEALS_ADDRESS'));
+    const chain = {
+      ...(await chainAt(rpcUrl, parseAddress(deals, 'LILYPAD_DEALS_ADDRESS'))),
+      ...withJobs(jobsAddressFromEnv()),
+    };
     return { kind: 'chain', name: `chain-${chain.chainId}`, chain, solver: solverAddressFromEnv() };
   }
   if (rpcUrl && solverUrl) return { kind: 'solver-url', rpcUrl, solverUrl };

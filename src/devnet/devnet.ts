@@ -1,16 +1,17 @@
 /**
- * The whole network on one machine: anvil, the contracts, a solver and a resource provider, with the
- * well-known dev accounts funded. The solver is registered on-chain with its URL (clients can find it from its
+ * The whole network on one machine: anvil, the contracts, a solver, a resource provider and the bridge for
+ * contracts' jobs, with the well-known dev accounts funded. The solver is registered on-chain with its URL (clients can find it from its
  * address) and the dev mediator is registered with a stake, so a challenge on the devnet draws it.
  * Used by `lilypad devnet` and by `lilypad run` when no network is set.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type Address, parseEther } from 'viem';
+import { Bridge } from '../bridge/bridge.js';
 import { startAnvil } from '../chain/anvil.js';
 import { publicClientFor, walletClientFor } from '../chain/clients.js';
 import { Role } from '../chain/deals.js';
-import { deployContracts, fundDevNetwork } from '../chain/deploy.js';
+import { deployContracts, deployJobs, fundDevNetwork } from '../chain/deploy.js';
 import { devAccount as account, type DevRole, devAccounts } from '../chain/dev-accounts.js';
 import { ensureStake, registerService } from '../chain/registry.js';
 import { defaults } from '../protocol/defaults.js';
@@ -25,6 +26,8 @@ export type DevnetOptions = {
   solverPort?: number;
   /** Jobs the devnet's resource provider runs at once. */
   slots?: number;
+  /** Start the bridge for contracts' jobs (default true; a test may run its own). */
+  bridge?: boolean;
 };
 
 export type Devnet = {
@@ -34,8 +37,13 @@ export type Devnet = {
   mediators: Address[];
   solver: Solver;
   resourceProvider: ResourceProvider;
+  /** Runs the jobs contracts ask `network.jobs` for; undefined when started with `bridge: false`. */
+  bridge: Bridge | undefined;
   stop(): Promise<void>;
 };
+
+/** The dev account the devnet's bridge runs contracts' jobs with (the jobs contract's `bridge`). */
+export const DEVNET_BRIDGE_ROLE: DevRole = 'user6';
 
 /** The dev mediator's stake: a hundred default mediation fees, far more than any devnet deal asks for. */
 export const DEVNET_MEDIATOR_STAKE = defaults.mediationFee * 100n;
@@ -93,7 +101,29 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     });
     await resourceProvider.start();
     stops.push(() => resourceProvider.stop());
-    return { network, accounts: devAccounts, mediators, solver, resourceProvider, stop };
+
+    // Jobs asked for by contracts: the jobs contract, settled by the bridge's dev account.
+    const bridgeAccount = account(DEVNET_BRIDGE_ROLE);
+    network.jobs = await deployJobs(wallet('deployer'), publicClientFor(anvil.rpcUrl, anvil.chainId), {
+      deals: contracts.deals,
+      bridge: bridgeAccount.address,
+    });
+    let bridge: Bridge | undefined;
+    if (options.bridge !== false) {
+      const started = new Bridge({
+        network,
+        jobs: network.jobs,
+        privateKey: bridgeAccount.privateKey,
+        dataDir: join(dataDir, 'bridge'),
+        logger: logger.child({ service: 'bridge' }),
+        mediators,
+        pollIntervalMs: 250,
+      });
+      await started.start();
+      stops.push(() => started.stop());
+      bridge = started;
+    }
+    return { network, accounts: devAccounts, mediators, solver, resourceProvider, bridge, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -17,6 +17,7 @@ const stateSchema = z.object({
     deployBlock: z.number().int().nonnegative().optional(),
     solver: addressSchema,
     solverUrl: z.string().url(),
+    jobs: addressSchema.optional(),
   }),
   mediators: z.array(addressSchema),
 });

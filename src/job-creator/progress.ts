@@ -1,12 +1,13 @@
 /** What `runJob` reports as a job moves through the protocol, in order. */
 import type { Address, Hex } from 'viem';
+import type { Deal } from '../protocol/eip712.js';
 
 export type JobProgress =
   | { type: 'job:module-resolved'; module: string; cid: string }
   | { type: 'job:deposited'; amount: bigint; txHash: Hex }
   | { type: 'job:offer-posted'; jobOfferId: Hex }
   | { type: 'job:queued'; reason: string }
-  | { type: 'job:matched'; dealId: Hex; resourceProvider: Address }
+  | { type: 'job:matched'; dealId: Hex; deal: Deal; resourceProvider: Address }
   | { type: 'job:agreed'; dealId: Hex; txHash: Hex }
   | { type: 'job:running'; dealId: Hex }
   | { type: 'job:results-submitted'; dealId: Hex; resultCID: string; cost: bigint }

@@ -27,7 +27,7 @@ import { LilypadError } from '../protocol/errors.js';
 import type { NetworkConfig } from '../protocol/network.js';
 import { SolverClient } from '../protocol/solver-client.js';
 import type { SolverEvent } from '../protocol/wire.js';
-import { openBlockstore } from '../storage/blockstore.js';
+import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
 import { exportCar } from '../storage/car.js';
 import { importFolder } from '../storage/unixfs.js';
 import { downloadFolder } from '../storage/verified-fetch.js';
@@ -69,6 +69,26 @@ export class JobFailedError extends LilypadError {
 }
 
 const DEFAULT_TIMEOUTS = { submit: 300, judge: 60, mediate: 300 };
+
+/**
+ * Fetches a result folder from the directory, checking every block against its CID, into
+ * `<dataDir>/downloaded-files/<result CID>/`. Written beside, then moved into place: a folder under its CID's
+ * name is always complete.
+ */
+export async function downloadResult(
+  solverUrl: string,
+  resultCID: string,
+  blockstore: Blockstore,
+  dataDir: string,
+  signal?: AbortSignal,
+): Promise<{ resultDir: string; fetched: { blocks: number; bytes: number } }> {
+  const resultDir = join(dataDir, 'downloaded-files', resultCID);
+  const partial = `${resultDir}.partial-${randomBytes(4).toString('hex')}`;
+  const fetched = await downloadFolder(solverUrl, resultCID, blockstore, partial, { signal });
+  await rm(resultDir, { recursive: true, force: true });
+  await rename(partial, resultDir);
+  return { resultDir, fetched };
+}
 
 export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const { network, dataDir, signal } = options;
@@ -153,7 +173,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           }
           dealId = event.dealId;
           deal = event.deal;
-          progress({ type: 'job:matched', dealId, resourceProvider: deal.resourceProvider });
+          progress({ type: 'job:matched', dealId, deal, resourceProvider: deal.resourceProvider });
           // The provider fetches the module from the directory; publish it before agreeing.
           if (!(await solver.hasBlock(module.cid))) {
             const root = await importFolder(blockstore, module.dir);
@@ -185,14 +205,13 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         case 'deal:results-submitted': {
           if (event.dealId !== dealId || !deal) return;
           progress({ type: 'job:results-submitted', dealId, resultCID: event.resultCID, cost: event.cost });
-          const resultDir = join(dataDir, 'downloaded-files', event.resultCID);
-          // Written beside, then moved into place: a folder under its CID's name is always complete.
-          const partial = `${resultDir}.partial-${randomBytes(4).toString('hex')}`;
-          const fetched = await downloadFolder(network.solverUrl, event.resultCID, blockstore, partial, {
+          const { resultDir, fetched } = await downloadResult(
+            network.solverUrl,
+            event.resultCID,
+            blockstore,
+            dataDir,
             signal,
-          });
-          await rm(resultDir, { recursive: true, force: true });
-          await rename(partial, resultDir);
+          );
           progress({ type: 'job:result-verified', resultCID: event.resultCID, path: resultDir, ...fetched });
           const { hash } = await accept(wallet, network, deal);
           progress({ type: 'job:accepted', dealId, txHash: hash, cost: event.cost });

@@ -85,6 +85,17 @@ export function validateInputs(
   return values;
 }
 
+/** `Name=value` pairs (as `lilypad run -i` and the jobs contract take them) as `name → value`. */
+export function parseInputPairs(pairs: readonly string[]): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new LilypadError(`expected KEY=VALUE, got "${pair}"`);
+    values[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return values;
+}
+
 /** The job offer's `inputs` field: JSON of the values with sorted keys, so equal inputs sign equally. */
 export function canonicalInputs(values: Record<string, string>): string {
   const sorted: Record<string, string> = {};

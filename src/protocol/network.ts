@@ -10,4 +10,6 @@ export type NetworkConfig = {
   deployBlock?: number;
   solver: Address;
   solverUrl: string;
+  /** The jobs contract smart contracts ask for jobs through (LilypadJobs), where one is deployed. */
+  jobs?: Address;
 };

@@ -9,17 +9,21 @@ import { pino } from 'pino';
 import { keccak256, parseEther, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { JobStatus } from '../../src/bridge/job-status.js';
+import { lilypadJobsAbi } from '../../src/chain/artifacts/index.js';
 import { publicClientFor, walletClientFor } from '../../src/chain/clients.js';
 import {
   agree,
   challenge,
   drawnMediators,
   Role,
+  send,
   solverUrlOf,
   submitResult,
   userOf,
 } from '../../src/chain/deals.js';
 import { devAccount } from '../../src/chain/dev-accounts.js';
+import { depositFor, jobOf, jobsBalance } from '../../src/chain/jobs.js';
 import { networkForRun } from '../../src/cli/network.js';
 import { writeProfile } from '../../src/cli/network-profiles.js';
 import { DEVNET_MEDIATOR_STAKE, type Devnet, startDevnet } from '../../src/devnet/devnet.js';
@@ -102,6 +106,34 @@ describe('startDevnet', () => {
   });
 });
 
+describe("the devnet's bridge", () => {
+  it('serves the jobs contract it deployed: a job for an unknown module fails back with its money', async () => {
+    const { network } = devnet;
+    const jobs = { ...network, jobs: network.jobs as `0x${string}` };
+    const client = publicClientFor(network.rpcUrl, network.chainId);
+    const deployer = walletClientFor(network.rpcUrl, network.chainId, devAccount('deployer').privateKey);
+    expect(
+      await client.readContract({ address: jobs.jobs, abi: lilypadJobsAbi, functionName: 'bridge' }),
+    ).toBe(devnet.bridge?.address);
+    await depositFor(deployer, jobs, deployer.account.address, parseEther('1'));
+    await send(deployer, 'runJob', {
+      address: jobs.jobs,
+      abi: lilypadJobsAbi,
+      functionName: 'runJob',
+      args: ['no-such-module:v9', [], parseEther('1')],
+    });
+    const jobId = await client.readContract({
+      address: jobs.jobs,
+      abi: lilypadJobsAbi,
+      functionName: 'jobCount',
+    });
+    await expect
+      .poll(() => jobOf(client, jobs, jobId).then((j) => j.status), { timeout: 20_000 })
+      .toBe(JobStatus.Failed);
+    expect(await jobsBalance(client, jobs, deployer.account.address)).toBe(parseEther('1'));
+  });
+});
+
 describe('finding the solver from the chain', () => {
   const variables = [
     'WEB3_PRIVATE_KEY',
@@ -109,6 +141,7 @@ describe('finding the solver from the chain', () => {
     'LILYPAD_DEALS_ADDRESS',
     'LILYPAD_SOLVER_ADDRESS',
     'LILYPAD_SOLVER_URL',
+    'LILYPAD_JOBS_ADDRESS',
   ];
   const saved = Object.fromEntries(variables.map((name) => [name, process.env[name]]));
   const logger = pino({ level: 'silent' });
@@ -129,6 +162,7 @@ describe('finding the solver from the chain', () => {
       WEB3_RPC_URL: network.rpcUrl,
       LILYPAD_DEALS_ADDRESS: network.deals,
       LILYPAD_SOLVER_ADDRESS: network.solver,
+      LILYPAD_JOBS_ADDRESS: network.jobs,
       WEB3_PRIVATE_KEY: devAccount('jobCreator').privateKey,
     });
     const run = await networkForRun({ dataDir, logger });
@@ -139,10 +173,10 @@ describe('finding the solver from the chain', () => {
   });
 
   it('uses a profile that names the solver, and LILYPAD_SOLVER_URL overrides the URL', async () => {
-    const { chainId, rpcUrl, token, deals, deployBlock, solver } = devnet.network;
+    const { chainId, rpcUrl, token, deals, deployBlock, solver, jobs } = devnet.network;
     await writeProfile(
       dataDir,
-      { name: 'local', chainId, rpcUrl, token, deals, deployBlock, solver },
+      { name: 'local', chainId, rpcUrl, token, deals, deployBlock, solver, jobs },
       { overwrite: true },
     );
     configure({ WEB3_PRIVATE_KEY: devAccount('jobCreator').privateKey });

@@ -1,13 +1,20 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Address } from 'viem';
 import { publicClientFor, walletClientFor } from '../../chain/clients.js';
-import { deployContracts } from '../../chain/deploy.js';
+import { deployContracts, deployJobs } from '../../chain/deploy.js';
 import { LilypadError } from '../../protocol/errors.js';
-import { addressSchema } from '../../protocol/wire.js';
 import { dataDir, env, environmentHelp, privateKeyFrom } from '../environment.js';
 import { checkProfileName, listProfiles, profilePath, writeProfile } from '../network-profiles.js';
+import { parseAddressOption } from '../options.js';
 
-type DeployFlags = { rpc: string; name?: string; solver?: Address; dataDir?: string; force: boolean };
+type DeployFlags = {
+  rpc: string;
+  name?: string;
+  solver?: Address;
+  bridge?: Address;
+  dataDir?: string;
+  force: boolean;
+};
 
 export function registerDeploy(program: Command): void {
   program
@@ -18,7 +25,7 @@ export function registerDeploy(program: Command): void {
         'JSON-RPC endpoint, from the WEB3_PRIVATE_KEY account (it receives the whole ' +
         'LP supply). Then write the network profile <data dir>/networks/<name>.json\n' +
         '(chain id, RPC URL, token, deal contract, and the solver if --solver is ' +
-        'given), which every command that talks to a network takes as --network <name>.',
+        'given, the jobs contract if --bridge is), which every command that talks to a network takes as --network <name>.',
     )
     .addOption(
       new Option('--rpc <url>', 'the JSON-RPC endpoint of the chain')
@@ -29,12 +36,12 @@ export function registerDeploy(program: Command): void {
     .option(
       '--solver <address>',
       "the solver clients of this network use by default (its URL is read from the chain's registry)",
-      (value: string) => {
-        const parsed = addressSchema.safeParse(value);
-        if (!parsed.success)
-          throw new InvalidArgumentError(`"${value}" is not an address (0x + 40 hex digits)`);
-        return parsed.data;
-      },
+      parseAddressOption,
+    )
+    .option(
+      '--bridge <address>',
+      'also deploy the jobs contract (LilypadJobs) for smart contracts, settled by this account (`lilypad bridge`)',
+      parseAddressOption,
     )
     .option('--data-dir <path>', 'where the profile is written (default $LILYPAD_DATA_DIR or ~/.lilypad)')
     .option('--force', 'replace a profile of the same name', false)
@@ -68,7 +75,11 @@ Examples:
         );
       }
       const wallet = walletClientFor(rpcUrl, chainId, privateKey);
-      const { token, deals, deployBlock } = await deployContracts(wallet, publicClientFor(rpcUrl, chainId));
+      const publicClient = publicClientFor(rpcUrl, chainId);
+      const { token, deals, deployBlock } = await deployContracts(wallet, publicClient);
+      const jobs = flags.bridge
+        ? await deployJobs(wallet, publicClient, { deals, bridge: flags.bridge })
+        : undefined;
       const path = await writeProfile(
         dir,
         {
@@ -79,6 +90,7 @@ Examples:
           deals,
           deployBlock,
           ...(flags.solver ? { solver: flags.solver } : {}),
+          ...(jobs ? { jobs } : {}),
         },
         { overwrite: flags.force },
       );
@@ -87,6 +99,7 @@ Examples:
         ['RPC URL', rpcUrl],
         ['LP token', `${token} (supply held by ${wallet.account.address})`],
         ['Deal contract', `${deals} (block ${deployBlock})`],
+        ['Jobs contract', jobs ? `${jobs} (bridge ${flags.bridge})` : '(none: --bridge ADDRESS deploys one)'],
         ['Solver', flags.solver ?? '(none: clients set LILYPAD_SOLVER_ADDRESS or LILYPAD_SOLVER_URL)'],
         ['Profile', path],
       ];

@@ -45,6 +45,7 @@ export function registerDevnet(program: Command): void {
         ['RPC URL', `${network.rpcUrl} (chain ${network.chainId})`],
         ['LP token', network.token],
         ['Deal contract', network.deals],
+        ['Jobs contract', `${network.jobs} (bridge ${devnet.bridge?.address})`],
         ['Solver', `${network.solverUrl} (${network.solver})`],
         ['Resource provider', devnet.resourceProvider.address],
         ['Mediator', devnet.mediators.join(', ')],

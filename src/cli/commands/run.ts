@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type Address, parseEther } from 'viem';
 import { runJob } from '../../job-creator/run-job.js';
+import { parseInputPairs } from '../../modules/inputs.js';
 import { defaults } from '../../protocol/defaults.js';
 import { LilypadError } from '../../protocol/errors.js';
 import { addressSchema, parseWire } from '../../protocol/wire.js';
@@ -22,9 +23,11 @@ type RunFlags = {
 };
 
 const collectInput = (value: string, inputs: Record<string, string>) => {
-  const at = value.indexOf('=');
-  if (at <= 0) throw new InvalidArgumentError(`expected KEY=VALUE, got "${value}"`);
-  return { ...inputs, [value.slice(0, at)]: value.slice(at + 1) };
+  try {
+    return { ...inputs, ...parseInputPairs([value]) };
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 };
 const parseAddress = (value: string, list: Address[] = []) => {
   try {
