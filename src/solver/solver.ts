@@ -42,12 +42,15 @@ import type { Store, StoredDeal, StoredJobOffer } from './store.js';
 export type SolverLimits = DirectoryLimits & {
   /** Requests per address (offers, signatures, uploads, event sockets). */
   rate: RateLimit;
+  /** Unsigned requests (the API's reads and the gateway) per client IP address. */
+  ipRate: RateLimit;
   /** Largest JSON body. */
   maxBodyBytes: number;
 };
 
 export const defaultSolverLimits: SolverLimits = {
   rate: { perSecond: 50, burst: 200 },
+  ipRate: { perSecond: 200, burst: 1000 },
   maxBodyBytes: 1024 * 1024,
   maxUploadBytes: 256 * 1024 * 1024,
   uploadQuotaBytes: 2 * 1024 * 1024 * 1024,

@@ -334,7 +334,7 @@ describe('solver API limits', () => {
       privateKey: devAccount('solver').privateKey,
       dataDir: join(dataDir, 'limited'),
       logger: pino({ level: 'silent' }),
-      limits: { rate: { perSecond: 1, burst: 2 } },
+      limits: { rate: { perSecond: 1, burst: 2 }, ipRate: { perSecond: 1, burst: 3 } },
     });
     await limited.start();
     try {
@@ -367,6 +367,33 @@ describe('solver API limits', () => {
         await signJobOffer(jobOffer({ nonce: 5n, spec: gpuSpec }), network),
       );
       expect(waited.status).toBe('queued');
+
+      // Unsigned reads count against the client's IP, the gateway's too; signed posts do not.
+      await new Promise((resolve) => setTimeout(resolve, 3000)); // a full bucket again
+      const reads = [];
+      for (const path of ['/api/v1/health', '/api/v1/openapi.json', `/api/v1/job-offers/${waited.id}`]) {
+        reads.push((await fetch(`${limited.url}${path}`)).status);
+      }
+      const gateway = await fetch(`${limited.url}/ipfs/bafkqaaa`);
+      expect([...reads, gateway.status]).toEqual([200, 200, 200, 429]);
+      expect(gateway.headers.get('retry-after')).toBe('1');
+      expect(((await gateway.json()) as { error: string }).error).toMatch(
+        /too many requests from 127\.0\.0\.1: at most 1 per second \(bursts of 3\)/,
+      );
+      const posted = await fetch(`${limited.url}/api/v1/job-offers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(
+          toWire(
+            await signJobOffer(
+              jobOffer({ nonce: 6n, jobCreator: accounts.stranger.address, spec: gpuSpec }),
+              network,
+              accounts.stranger,
+            ),
+          ),
+        ),
+      });
+      expect(posted.status).toBe(201);
     } finally {
       await limited.stop();
     }
