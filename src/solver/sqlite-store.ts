@@ -135,7 +135,8 @@ const bigintFields = new Set([
 /** A plain object with its bigint fields (not nested deeper than `depth`) as decimal strings. */
 function wireCopy(value: object, depth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
+  for (const key in value) {
+    const v = (value as Record<string, unknown>)[key];
     out[key] =
       typeof v === 'bigint'
         ? v.toString()
