@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { walletClientFor } from '../../chain/clients.js';
 import { Role } from '../../chain/deals.js';
 import { registerService } from '../../chain/registry.js';
@@ -50,6 +50,7 @@ export function parseDuration(value: string): number {
 
 const gib = (bytes: number) => `${bytes / 1024 ** 3}GiB`;
 const mib = (bytes: number) => `${bytes / 1024 ** 2}MiB`;
+const days = (ms: number) => `${ms / 86_400_000}d`;
 
 export function registerSolver(program: Command): void {
   program
@@ -59,7 +60,7 @@ export function registerSolver(program: Command): void {
       'Run a solver: it accepts EIP-712-signed job and resource offers, matches them, collects both ' +
         'signatures on each deal and submits it on-chain, pushes events to the parties over WebSocket, ' +
         'and hosts the directory of inputs and results as an IPFS trustless gateway (GET /ipfs/<cid>). ' +
-        "At start it registers its URL (--url) in the users' registry on-chain, where\n" +
+        "At start it registers its URL (--url) in the users' registry on-chain, where " +
         'clients find it from its address.',
     )
     .addOption(networkOption())
@@ -84,23 +85,26 @@ export function registerSolver(program: Command): void {
       collectAddress,
       [],
     )
-    .option(
-      '--upload-quota <size>',
-      'most bytes one address may keep in the directory, over the deals whose content is still kept',
-      parseSize,
-      defaultSolverLimits.uploadQuotaBytes,
+    .addOption(
+      new Option(
+        '--upload-quota <size>',
+        'most bytes one address may keep in the directory, over the deals whose content is still kept',
+      )
+        .argParser(parseSize)
+        .default(defaultSolverLimits.uploadQuotaBytes, gib(defaultSolverLimits.uploadQuotaBytes)),
     )
-    .option(
-      '--max-upload <size>',
-      'largest CAR one upload may carry',
-      parseSize,
-      defaultSolverLimits.maxUploadBytes,
+    .addOption(
+      new Option('--max-upload <size>', 'largest CAR one upload may carry')
+        .argParser(parseSize)
+        .default(defaultSolverLimits.maxUploadBytes, mib(defaultSolverLimits.maxUploadBytes)),
     )
-    .option(
-      '--retention <duration>',
-      'how long the content of a settled or cancelled deal is kept before it is collected',
-      parseDuration,
-      defaultSolverLimits.retentionMs,
+    .addOption(
+      new Option(
+        '--retention <duration>',
+        'how long the content of a settled or cancelled deal is kept before it is collected',
+      )
+        .argParser(parseDuration)
+        .default(defaultSolverLimits.retentionMs, days(defaultSolverLimits.retentionMs)),
     )
     .addHelpText(
       'after',
@@ -109,7 +113,7 @@ The directory:
   The job creator and the resource provider of a deal (nobody else) upload its inputs and results
   as CAR files; anyone reads them back from GET /ipfs/<cid>. Uploads count against the uploader's
   --upload-quota (default ${gib(defaultSolverLimits.uploadQuotaBytes)}) for as long as their deal's content is kept: while the deal
-  runs, then for --retention (default ${defaultSolverLimits.retentionMs / 86_400_000}d) after it settles or is cancelled. Then the
+  runs, then for --retention (default ${days(defaultSolverLimits.retentionMs)}) after it settles or is cancelled. Then the
   content is collected (unless another kept deal links to the same blocks) and the quota is free.
   One upload carries at most --max-upload (default ${mib(defaultSolverLimits.maxUploadBytes)}).
   Sizes: a number of bytes, or with a unit (500MB, 2GiB). Durations: 45s, 30m, 12h, 7d.
