@@ -304,7 +304,7 @@ describe('a solver killed with SIGKILL', () => {
       for (const job of queued) expect(matchJob(job.offer, open, now).match).toBeUndefined();
       expect(count('SELECT COUNT(*) AS n FROM deals')).toBeGreaterThan(0);
     });
-  }, 60_000);
+  }, 150_000);
 
   it('completes a deal killed twice in its middle, and catches up with the chain events it missed', async () => {
     if (!solverProcess || solverProcess.exitCode !== null || solverProcess.signalCode !== null)
