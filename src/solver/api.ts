@@ -71,6 +71,7 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: limits.maxBodyBytes });
   const guard = new ReplayGuard();
   const limiter = new RateLimiter(limits.rate);
+  const ipLimiter = new RateLimiter(limits.ipRate);
 
   app.removeContentTypeParser('text/plain'); // bodies are JSON (or CARs): text gets a 415 that says so
   app.addContentTypeParser(
@@ -94,6 +95,10 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
     }
     solver.logError(error);
     return reply.status(500).send({ error: 'internal error' });
+  });
+  // Reads are not signed: they are counted against the client's IP address instead (gateway included).
+  app.addHook('onRequest', async (request) => {
+    if (request.method === 'GET' || request.method === 'HEAD') ipLimiter.take(request.ip);
   });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({

@@ -18,6 +18,7 @@
  */
 import { type Address, type Hex, zeroAddress } from 'viem';
 import { type JobOffer, type MachineSpec, PricingMode, type ResourceOffer } from '../protocol/eip712.js';
+import { ExpiryIndex } from './expiry-index.js';
 import { byAge, type Misfit, matchJob, misfit, NoMatchTally, sameAddress, specShortfall } from './matcher.js';
 import { SortedList } from './sorted-list.js';
 import type { StoredJobOffer, StoredResourceOffer } from './store.js';
@@ -26,6 +27,7 @@ type ResourceEntry = {
   id: Hex;
   createdAt: number;
   price: bigint;
+  priceNumber: number;
   expiry: bigint;
   stored: StoredResourceOffer;
   kind: ResourceClass;
@@ -52,11 +54,18 @@ type JobEntry = {
 
 type JobClass = { key: string; spec: MachineSpec; mediators: string[]; byAge: SortedList<JobEntry> };
 
-const byExpiry = (a: { expiry: bigint; id: string }, b: { expiry: bigint; id: string }) =>
-  a.expiry < b.expiry ? -1 : a.expiry > b.expiry ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-
+// Prices compare as numbers first (cheap, and exact whenever they differ: Number() is monotonic), as
+// bigints only when the numbers are equal.
 const byPriceThenAge = (a: ResourceEntry, b: ResourceEntry) =>
-  a.price < b.price ? -1 : a.price > b.price ? 1 : byAge(a, b);
+  a.priceNumber < b.priceNumber
+    ? -1
+    : a.priceNumber > b.priceNumber
+      ? 1
+      : a.price < b.price
+        ? -1
+        : a.price > b.price
+          ? 1
+          : byAge(a, b);
 
 const specKey = (s: MachineSpec) => `${s.cpu},${s.gpu},${s.gpuVram},${s.ram},${s.disk}`;
 const lowerSorted = (addresses: readonly string[]) =>
@@ -115,13 +124,13 @@ export class OfferBook {
   readonly #resourceClasses = new Map<string, ResourceClass>();
   readonly #resourceClassesByMediator = new ClassIndex<ResourceClass>();
   readonly #resourcesByProvider = new Map<string, Set<ResourceEntry>>();
-  readonly #resourceExpiry = new SortedList<ResourceEntry>(byExpiry);
+  readonly #resourceExpiry = new ExpiryIndex<ResourceEntry>();
   readonly #jobs = new Map<Hex, JobEntry>();
   readonly #jobClasses = new Map<string, JobClass>();
   readonly #jobClassesByMediator = new ClassIndex<JobClass>();
   readonly #targeted = new Map<string, SortedList<JobEntry>>();
   readonly #jobsByCreator = new Map<string, Set<JobEntry>>();
-  readonly #jobExpiry = new SortedList<JobEntry>(byExpiry);
+  readonly #jobExpiry = new ExpiryIndex<JobEntry>();
 
   constructor(solver: Address) {
     this.solver = solver;
@@ -174,6 +183,7 @@ export class OfferBook {
       id: stored.id,
       createdAt: stored.createdAt,
       price: offer.fixedPrice,
+      priceNumber: Number(offer.fixedPrice),
       expiry: offer.expiry,
       stored,
       kind,
@@ -181,7 +191,7 @@ export class OfferBook {
     this.#resources.set(stored.id, entry);
     kind.byPrice.insert(entry);
     kind.byAge.insert(entry);
-    this.#resourceExpiry.insert(entry);
+    this.#resourceExpiry.add(entry);
     fileUnder(this.#resourcesByProvider, [offer.resourceProvider.toLowerCase()], entry);
   }
 
@@ -256,7 +266,7 @@ export class OfferBook {
       kind.byAge.insert(entry);
     }
     this.#jobs.set(stored.id, entry);
-    this.#jobExpiry.insert(entry);
+    this.#jobExpiry.add(entry);
     fileUnder(this.#jobsByCreator, [offer.jobCreator.toLowerCase()], entry);
   }
 

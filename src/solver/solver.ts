@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { CID } from 'multiformats/cid';
 import type { Logger } from 'pino';
-import { type Address, type Hex, hexToBytes, recoverAddress } from 'viem';
+import { type Address, type Hex, hexToBytes } from 'viem';
 import { privateKeyToAddress } from 'viem/accounts';
 import {
   type LilypadPublicClient,
@@ -35,18 +35,22 @@ import { EventLog, type SequencedEvent } from './event-log.js';
 import { type JobOfferOutcome, Market, type ResourceOfferOutcome } from './market.js';
 import { OfferHashes } from './offer-hashes.js';
 import type { RateLimit } from './rate-limit.js';
+import { recoverSigner } from './recover-signer.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { Store, StoredDeal, StoredJobOffer } from './store.js';
 
 export type SolverLimits = DirectoryLimits & {
   /** Requests per address (offers, signatures, uploads, event sockets). */
   rate: RateLimit;
+  /** Unsigned requests (the API's reads and the gateway) per client IP address. */
+  ipRate: RateLimit;
   /** Largest JSON body. */
   maxBodyBytes: number;
 };
 
 export const defaultSolverLimits: SolverLimits = {
   rate: { perSecond: 50, burst: 200 },
+  ipRate: { perSecond: 200, burst: 1000 },
   maxBodyBytes: 1024 * 1024,
   maxUploadBytes: 256 * 1024 * 1024,
   uploadQuotaBytes: 2 * 1024 * 1024 * 1024,
@@ -292,14 +296,14 @@ export class Solver {
   async addJobOffer(signed: SignedJobOffer): Promise<JobOfferOutcome> {
     const { offer, signature } = signed;
     const id = this.#hashes.jobOfferId(offer);
-    await this.#checkOffer(offer, id, signature, offer.jobCreator, 'job creator');
+    this.#checkOffer(offer, id, signature, offer.jobCreator, 'job creator');
     return this.#run(() => this.#market.addJobOffer({ id, signed, createdAt: Date.now() }));
   }
 
   async addResourceOffer(signed: SignedResourceOffer): Promise<ResourceOfferOutcome> {
     const { offer, signature } = signed;
     const id = this.#hashes.resourceOfferId(offer);
-    await this.#checkOffer(offer, id, signature, offer.resourceProvider, 'resource provider');
+    this.#checkOffer(offer, id, signature, offer.resourceProvider, 'resource provider');
     return this.#run(() => this.#market.addResourceOffer({ id, signed, createdAt: Date.now() }));
   }
 
@@ -312,21 +316,21 @@ export class Solver {
   }
 
   /** An offer must name this solver, be unexpired, and be signed by the party it speaks for. */
-  async #checkOffer(
+  #checkOffer(
     offer: { solver: Address; expiry: bigint },
     id: Hex,
     signature: Hex,
     party: Address,
     role: string,
-  ): Promise<void> {
+  ): void {
     if (offer.solver.toLowerCase() !== this.address.toLowerCase()) {
       throw new OfferRejectedError(`the offer names solver ${offer.solver}; this solver is ${this.address}`);
     }
     if (offer.expiry <= nowSeconds()) {
       throw new OfferRejectedError('the offer has expired', { hint: 'sign it with a later expiry' });
     }
-    const signer = await recoverAddress({ hash: id, signature }).catch(() => undefined);
-    if (signer?.toLowerCase() !== party.toLowerCase()) {
+    const signer = recoverSigner(id, signature);
+    if (signer !== party.toLowerCase()) {
       throw new OfferRejectedError(
         `the offer is signed by ${signer ?? 'nobody'}, not by its ${role} ${party}`,
         {
@@ -384,9 +388,9 @@ export class Solver {
   async addDealSignature(id: Hex, signature: Hex): Promise<StoredDeal> {
     const deal = this.#store.getDeal(id);
     if (!deal) throw new DealNotFoundError(`no deal ${id}`);
-    const signer = await recoverAddress({ hash: id, signature }).catch(() => undefined);
-    const isJC = signer?.toLowerCase() === deal.deal.jobCreator.toLowerCase();
-    const isRP = signer?.toLowerCase() === deal.deal.resourceProvider.toLowerCase();
+    const signer = recoverSigner(id, signature);
+    const isJC = signer === deal.deal.jobCreator.toLowerCase();
+    const isRP = signer === deal.deal.resourceProvider.toLowerCase();
     if (!isJC && !isRP) throw new OfferRejectedError(`${signer ?? 'nobody'} is not a party to deal ${id}`);
     const updated = await this.#run(() => {
       const current = this.#store.getDeal(id) as StoredDeal;

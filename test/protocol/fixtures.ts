@@ -23,7 +23,9 @@ export const accounts = {
 
 export const testNetwork: Network = { chainId: 31337, deals: '0x5FbDB2315678afecb367f032d93F642f64180aa3' };
 
-const inAnHour = () => BigInt(Math.floor(Date.now() / 1000) + 3600);
+// An hour or two ahead, on the hour: the same offer made twice in a test (on a slow machine, seconds
+// apart) is the same offer, with the same id.
+const inAnHour = () => BigInt((Math.floor(Date.now() / 3_600_000) + 2) * 3600);
 
 export function jobOffer(overrides: Partial<JobOffer> = {}): JobOffer {
   return {

@@ -324,7 +324,7 @@ describe('solver API', () => {
     });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no job offer 0x0+/);
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('solver API limits', () => {
@@ -334,17 +334,23 @@ describe('solver API limits', () => {
       privateKey: devAccount('solver').privateKey,
       dataDir: join(dataDir, 'limited'),
       logger: pino({ level: 'silent' }),
-      limits: { rate: { perSecond: 1, burst: 2 } },
+      limits: { rate: { perSecond: 1, burst: 2 }, ipRate: { perSecond: 0.1, burst: 3 } },
     });
     await limited.start();
     try {
       const statuses: number[] = [];
       let refused: Response | undefined;
-      for (const nonce of [1n, 2n, 3n]) {
+      // Signed beforehand, so that the three posts come within the second even on a slow machine.
+      const bodies = await Promise.all(
+        [1n, 2n, 3n].map(async (nonce) =>
+          JSON.stringify(toWire(await signJobOffer(jobOffer({ nonce, spec: gpuSpec }), network))),
+        ),
+      );
+      for (const body of bodies) {
         const response = await fetch(`${limited.url}/api/v1/job-offers`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(toWire(await signJobOffer(jobOffer({ nonce, spec: gpuSpec }), network))),
+          body,
         });
         statuses.push(response.status);
         if (response.status === 429) refused = response;
@@ -367,6 +373,32 @@ describe('solver API limits', () => {
         await signJobOffer(jobOffer({ nonce: 5n, spec: gpuSpec }), network),
       );
       expect(waited.status).toBe('queued');
+
+      // Unsigned reads count against the client's IP, the gateway's too; signed posts do not.
+      const reads = [];
+      for (const path of ['/api/v1/health', '/api/v1/openapi.json', `/api/v1/job-offers/${waited.id}`]) {
+        reads.push((await fetch(`${limited.url}${path}`)).status);
+      }
+      const gateway = await fetch(`${limited.url}/ipfs/bafkqaaa`);
+      expect([...reads, gateway.status]).toEqual([200, 200, 200, 429]);
+      expect(Number(gateway.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(((await gateway.json()) as { error: string }).error).toMatch(
+        /too many requests from 127\.0\.0\.1: at most 0\.1 per second \(bursts of 3\)/,
+      );
+      const posted = await fetch(`${limited.url}/api/v1/job-offers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(
+          toWire(
+            await signJobOffer(
+              jobOffer({ nonce: 6n, jobCreator: accounts.stranger.address, spec: gpuSpec }),
+              network,
+              accounts.stranger,
+            ),
+          ),
+        ),
+      });
+      expect(posted.status).toBe(201);
     } finally {
       await limited.stop();
     }

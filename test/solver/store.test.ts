@@ -1,9 +1,12 @@
 /**
  * The Store compliance suite: every store implementation runs these cases (SQLite today).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import type { Address, Hex } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deriveDeal } from '../../src/protocol/derive-deal.js';
@@ -224,3 +227,34 @@ for (const { name, open } of implementations) {
     });
   });
 }
+
+describe('SqliteStore: the journal', () => {
+  it('applies on reopening what a process killed after its commit had not applied yet', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lilypad-journal-'));
+    try {
+      const path = join(dir, 'solver.sqlite');
+      const writer = fileURLToPath(new URL('./fixtures/journal-writer.ts', import.meta.url));
+      const child = spawnSync(process.execPath, ['--import', 'tsx', writer, path], { encoding: 'utf8' });
+      expect(child.signal, child.stderr).toBe('SIGKILL');
+      const wrote = JSON.parse(child.stdout) as { id: Hex; dealId: Hex; jobCreator: Address };
+
+      // Committed, but only to the journal.
+      const raw = new Database(path, { readonly: true });
+      const count = (table: string) =>
+        (raw.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+      expect([count('journal'), count('job_offers'), count('events')]).toEqual([1, 0, 0]);
+      raw.close();
+
+      const store = new SqliteStore(path);
+      const job = store.getJobOffer(wrote.id);
+      expect([job?.status, job?.dealId, job?.reason]).toEqual(['matched', wrote.dealId, null]);
+      expect(store.eventsAfter(wrote.jobCreator, 0, 10).map((e) => e.body)).toEqual(['{"type":"x"}']);
+      store.close();
+      const applied = new Database(path, { readonly: true });
+      expect((applied.prepare('SELECT COUNT(*) AS n FROM journal').get() as { n: number }).n).toBe(0);
+      applied.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
