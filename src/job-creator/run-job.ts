@@ -271,7 +271,8 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           return;
         }
         case 'deal:settled':
-          if (event.dealId === dealId)
+          // A timed-out submission is reported by the deadline watcher, with the money.
+          if (event.dealId === dealId && event.state !== DealState.TimedOutSubmit)
             throw new JobFailedError(
               `the deal settled (state ${event.state}) before the result was accepted`,
             );
