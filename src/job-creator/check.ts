@@ -8,10 +8,9 @@
  */
 import { join } from 'node:path';
 import type { Hex } from 'viem';
-import { DockerExecutor } from '../executors/docker/docker-executor.js';
 import type { Executor } from '../executors/executor.js';
+import { executorsByKind } from '../executors/executors-by-kind.js';
 import { judgeResult, reExecute } from '../executors/re-execution.js';
-import { WasmExecutor } from '../executors/wasm/wasm-executor.js';
 import type { ModuleManifest } from '../modules/manifest.js';
 import type { Deal } from '../protocol/eip712.js';
 import { LilypadError } from '../protocol/errors.js';
@@ -76,8 +75,7 @@ export async function runCheck(
         : `drew ${draw.toFixed(3)} >= ${check.p}: accepting`,
     };
   }
-  const kind = job.manifest.executor;
-  const executor = job.executors?.[kind] ?? (kind === 'wasm' ? new WasmExecutor() : new DockerExecutor());
+  const executor = executorsByKind(job.executors)(job.manifest.executor);
   const ours = await reExecute({
     executor,
     moduleDir: job.moduleDir,

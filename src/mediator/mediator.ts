@@ -23,10 +23,9 @@ import {
 import { ChainCallError, dealStatus, mediationStatus, Role, userOf, verdict } from '../chain/deals.js';
 import { ensureEscrow } from '../chain/escrow.js';
 import { ensureStake, registerService } from '../chain/registry.js';
-import { DockerExecutor } from '../executors/docker/docker-executor.js';
 import type { Executor } from '../executors/executor.js';
+import { type ExecutorsByKind, executorsByKind } from '../executors/executors-by-kind.js';
 import { type Judgement, judgeResult, reExecute } from '../executors/re-execution.js';
-import { WasmExecutor } from '../executors/wasm/wasm-executor.js';
 import { parseCanonicalInputs, validateInputs } from '../modules/inputs.js';
 import { readManifest } from '../modules/manifest.js';
 import { DealState, dealStateName } from '../protocol/deal-states.js';
@@ -52,11 +51,6 @@ export type MediatorOptions = {
   onMediation?: (record: MediationRecord) => void;
 };
 
-const EXECUTORS: Record<Executor['kind'], () => Executor> = {
-  wasm: () => new WasmExecutor(),
-  docker: () => new DockerExecutor(),
-};
-
 /** Why a mediation is over without this mediator's verdict, or undefined if the verdict is still wanted. */
 function noVerdictNeeded(state: DealState, alreadyVoted: boolean): string | undefined {
   if (alreadyVoted) return 'already voted (the verdict is on-chain)';
@@ -69,7 +63,7 @@ export class Mediator {
   readonly account: LocalAccount;
   readonly #options: MediatorOptions;
   readonly #log: Logger;
-  readonly #executors: Partial<Record<Executor['kind'], Executor>>;
+  readonly #executorFor: ExecutorsByKind;
   readonly #solver: SolverClient;
   #store!: MediatorStore;
   #public!: LilypadPublicClient;
@@ -85,7 +79,7 @@ export class Mediator {
     this.#options = options;
     this.#log = options.logger;
     this.account = privateKeyToAccount(options.privateKey);
-    this.#executors = { ...options.executors };
+    this.#executorFor = executorsByKind(options.executors);
     this.#solver = new SolverClient(options.network.solverUrl, this.account);
   }
 
@@ -284,14 +278,5 @@ export class Mediator {
     await downloadFolder(this.#options.network.solverUrl, cid, this.#blockstore, partial);
     await rename(partial, dir);
     return dir;
-  }
-
-  #executorFor(kind: Executor['kind']): Executor {
-    let executor = this.#executors[kind];
-    if (!executor) {
-      executor = EXECUTORS[kind]();
-      this.#executors[kind] = executor;
-    }
-    return executor;
   }
 }
