@@ -26,8 +26,19 @@ export function describeProgress(event: JobProgress): string {
       return `results submitted: ${event.resultCID} (cost ${lp(event.cost)})`;
     case 'job:result-verified':
       return `result downloaded and verified (${event.blocks} blocks, ${event.bytes} bytes)`;
+    case 'job:checked': {
+      const cost =
+        event.wallTimeMs === undefined
+          ? ''
+          : ` (the check cost a local run of ${Math.round(event.wallTimeMs)} ms, ${event.instructionCount ?? 0n} instructions)`;
+      return `check ${event.check}: ${event.reason}${cost}`;
+    }
     case 'job:accepted':
       return `result accepted, paid ${lp(event.cost)} (tx ${short(event.txHash)})`;
+    case 'job:challenged':
+      return `result challenged: ${lp(event.fee)} mediation fee locked, waiting for the verdict (tx ${short(event.txHash)})`;
+    case 'job:settled':
+      return `deal settled: ${event.state}: ${event.summary}; paid ${lp(event.paid)}, received ${lp(event.received)}`;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
- * The whole network on one machine: anvil, the contracts, a solver, a resource provider and the bridge for
- * contracts' jobs, with the well-known dev accounts funded. The solver is registered on-chain with its URL (clients can find it from its
- * address) and the dev mediator is registered with a stake, so a challenge on the devnet draws it.
+ * The whole network on one machine: anvil, the contracts, a solver, a resource provider, a mediator and the
+ * bridge for contracts' jobs, with the well-known dev accounts funded. The solver is registered on-chain with
+ * its URL (clients can find it from its address) and a mediator service runs for the dev mediator account
+ * (registered with a stake), so a challenge on the devnet draws it and it judges.
  * Used by `lilypad devnet` and by `lilypad run` when no network is set.
  */
 import { join } from 'node:path';
@@ -13,7 +14,8 @@ import { publicClientFor, walletClientFor } from '../chain/clients.js';
 import { Role } from '../chain/deals.js';
 import { deployContracts, deployJobs, fundDevNetwork } from '../chain/deploy.js';
 import { devAccount as account, type DevRole, devAccounts } from '../chain/dev-accounts.js';
-import { ensureStake, registerService } from '../chain/registry.js';
+import { registerService } from '../chain/registry.js';
+import { Mediator } from '../mediator/mediator.js';
 import { defaults } from '../protocol/defaults.js';
 import type { NetworkConfig } from '../protocol/network.js';
 import { ResourceProvider } from '../resource-provider/resource-provider.js';
@@ -39,6 +41,7 @@ export type Devnet = {
   resourceProvider: ResourceProvider;
   /** Runs the jobs contracts ask `network.jobs` for; undefined when started with `bridge: false`. */
   bridge: Bridge | undefined;
+  mediator: Mediator;
   stop(): Promise<void>;
 };
 
@@ -82,11 +85,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       mediators,
     });
     stops.push(() => solver.stop());
-    const registerMediator = async () => {
-      await registerService(wallet('mediator'), chain, { roles: Role.mediator });
-      await ensureStake(wallet('mediator'), chain, DEVNET_MEDIATOR_STAKE);
-    };
-    const [solverUrl] = await Promise.all([solver.start(), registerMediator()]);
+    const solverUrl = await solver.start();
     await registerService(wallet('solver'), chain, { roles: Role.solver, url: solverUrl });
     const network: NetworkConfig = { ...chain, solver: solver.address, solverUrl };
     const resourceProvider = new ResourceProvider({
@@ -99,8 +98,18 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       mediators,
       slots: options.slots ?? 2,
     });
-    await resourceProvider.start();
     stops.push(() => resourceProvider.stop());
+    // The mediator service of the dev mediator account: registers, stakes, and judges challenged deals.
+    const mediator = new Mediator({
+      network,
+      privateKey: account('mediator').privateKey,
+      dataDir: join(dataDir, 'mediator'),
+      logger: logger.child({ service: 'mediator' }),
+      stake: DEVNET_MEDIATOR_STAKE,
+      pollIntervalMs: 100,
+    });
+    stops.push(() => mediator.stop());
+    await Promise.all([resourceProvider.start(), mediator.start()]);
 
     // Jobs asked for by contracts: the jobs contract, settled by the bridge's dev account.
     const bridgeAccount = account(DEVNET_BRIDGE_ROLE);
@@ -123,7 +132,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       stops.push(() => started.stop());
       bridge = started;
     }
-    return { network, accounts: devAccounts, mediators, solver, resourceProvider, bridge, stop };
+    return { network, accounts: devAccounts, mediators, solver, resourceProvider, mediator, bridge, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -12,6 +12,17 @@ export type JobProgress =
   | { type: 'job:running'; dealId: Hex }
   | { type: 'job:results-submitted'; dealId: Hex; resultCID: string; cost: bigint }
   | { type: 'job:result-verified'; resultCID: string; path: string; blocks: number; bytes: number }
-  | { type: 'job:accepted'; dealId: Hex; txHash: Hex; cost: bigint };
+  | {
+      type: 'job:checked';
+      dealId: Hex;
+      check: string;
+      challenge: boolean;
+      reason: string;
+      wallTimeMs?: number;
+      instructionCount?: bigint;
+    }
+  | { type: 'job:accepted'; dealId: Hex; txHash: Hex; cost: bigint }
+  | { type: 'job:challenged'; dealId: Hex; txHash: Hex; fee: bigint }
+  | { type: 'job:settled'; dealId: Hex; state: string; paid: bigint; received: bigint; summary: string };
 
 export type JobProgressType = JobProgress['type'];

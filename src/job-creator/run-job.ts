@@ -1,18 +1,21 @@
 /**
  * The job creator's side of one job: resolve the module, sign the job offer, follow the deal, sign it
  * once it is exactly the deal derived from our offer, download the result verifying every block
- * against its CID, and accept it on-chain.
+ * against its CID, check it as asked (check.ts) and accept it on-chain, or challenge it and follow the
+ * mediation to its verdict. A provider that misses its submit deadline is timed out by us.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Address, type Hex, zeroAddress } from 'viem';
+import { type Address, formatEther, type Hex, zeroAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { publicClientFor, walletClientFor } from '../chain/clients.js';
-import { accept } from '../chain/deals.js';
+import { accept, challenge } from '../chain/deals.js';
 import { ensureEscrow } from '../chain/escrow.js';
+import type { Executor } from '../executors/executor.js';
 import { canonicalInputs, validateInputs } from '../modules/inputs.js';
 import { resolveModule } from '../modules/resolve.js';
+import { DealState, dealStateName } from '../protocol/deal-states.js';
 import { dealDifferences, deriveDeal } from '../protocol/derive-deal.js';
 import {
   type Deal,
@@ -31,6 +34,8 @@ import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
 import { exportCar } from '../storage/car.js';
 import { importFolder } from '../storage/unixfs.js';
 import { downloadFolder } from '../storage/verified-fetch.js';
+import { type CheckOutcome, type ResultCheck, runCheck } from './check.js';
+import { followDeal, type JobCreatorMoney, jobCreatorMoney } from './follow-deal.js';
 import type { JobProgress } from './progress.js';
 
 export type RunJobOptions = {
@@ -50,6 +55,14 @@ export type RunJobOptions = {
   timeouts?: { submit: number; judge: number; mediate: number };
   /** How long the offer stays open for matching, in seconds. */
   offerTtlSeconds?: number;
+  /** How the result is checked before it is paid for (default: accept). */
+  check?: ResultCheck;
+  /** Executors for a `local` check (default: new ones). */
+  executors?: Partial<Record<Executor['kind'], Executor>>;
+  /** The coin of a `p=X` check (default Math.random). */
+  random?: () => number;
+  /** How often deadlines and mediations are read from the chain. */
+  chainPollMs?: number;
   signal?: AbortSignal;
   onProgress?: (event: JobProgress) => void;
 };
@@ -62,6 +75,10 @@ export type JobResult = {
   stdout: string;
   exitCode: number;
   cost: bigint;
+  check: CheckOutcome;
+  /** The deal's final on-chain state: Accepted, or after a challenge MediationAccepted / MediationRejected / TimedOutMediate. */
+  state: string;
+  money: JobCreatorMoney;
 };
 
 export class JobFailedError extends LilypadError {
@@ -131,9 +148,14 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     let deal: Deal | undefined;
     let finished = false;
     let subscription: { close(): void } | undefined;
+    // Stops the chain watchers once the job is over.
+    const watchers = new AbortController();
+    const watchSignal = signal ? AbortSignal.any([signal, watchers.signal]) : watchers.signal;
+    const pollMs = options.chainPollMs ?? 500;
     const finish = (error: unknown, result?: JobResult) => {
       if (finished) return;
       finished = true;
+      watchers.abort();
       subscription?.close();
       signal?.removeEventListener('abort', onAbort);
       if (result) resolve(result);
@@ -185,7 +207,9 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           return;
         }
         case 'deal:agreed':
-          if (event.dealId === dealId) progress({ type: 'job:agreed', dealId, txHash: event.txHash });
+          if (event.dealId !== dealId || !deal) return;
+          progress({ type: 'job:agreed', dealId, txHash: event.txHash });
+          watchSubmitDeadline(dealId, deal);
           return;
         case 'deal:running':
           if (event.dealId === dealId) progress({ type: 'job:running', dealId });
@@ -213,8 +237,40 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
             signal,
           );
           progress({ type: 'job:result-verified', resultCID: event.resultCID, path: resultDir, ...fetched });
-          const { hash } = await accept(wallet, network, deal);
-          progress({ type: 'job:accepted', dealId, txHash: hash, cost: event.cost });
+          const check = await runCheck(options.check ?? { kind: 'accept' }, {
+            moduleDir: module.dir,
+            manifest: module.manifest,
+            inputs,
+            dealId,
+            deal,
+            claimedCID: event.resultCID,
+            claimedDir: resultDir,
+            workDir: join(dataDir, 'checks'),
+            executors: options.executors,
+            random: options.random,
+            signal,
+          });
+          progress({ type: 'job:checked', dealId, ...check });
+          let state: DealState = DealState.Accepted;
+          if (check.challenge) {
+            const { hash } = await challenge(wallet, network, deal);
+            progress({ type: 'job:challenged', dealId, txHash: hash, fee: deal.mediationFee });
+            ({ state } = await followDeal({
+              client: publicClient,
+              wallet,
+              network,
+              deal,
+              dealId,
+              pollMs,
+              signal,
+            }));
+          } else {
+            const { hash } = await accept(wallet, network, deal);
+            progress({ type: 'job:accepted', dealId, txHash: hash, cost: event.cost });
+          }
+          const money = await jobCreatorMoney(publicClient, network, deal, dealId, state);
+          if (check.challenge)
+            progress({ type: 'job:settled', dealId, state: dealStateName(state), ...money });
           const [stdout, exitCode] = await Promise.all([
             readFile(join(resultDir, 'stdout'), 'utf8'),
             readFile(join(resultDir, 'exitCode'), 'utf8'),
@@ -227,16 +283,46 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
             stdout,
             exitCode: Number(exitCode.trim()),
             cost: event.cost,
+            check,
+            state: dealStateName(state),
+            money,
           });
           return;
         }
         case 'deal:settled':
-          if (event.dealId === dealId)
+          // A timed-out submission is reported by the deadline watcher, with the money.
+          if (event.dealId === dealId && event.state !== DealState.TimedOutSubmit)
             throw new JobFailedError(
               `the deal settled (state ${event.state}) before the result was accepted`,
             );
           return;
       }
+    };
+
+    // A provider that never submits: once its deadline passes on-chain, we take our payment back with
+    // its timeout collateral, and the job fails.
+    const watchSubmitDeadline = (id: Hex, agreed: Deal) => {
+      followDeal({
+        client: publicClient,
+        wallet,
+        network,
+        deal: agreed,
+        dealId: id,
+        pollMs,
+        signal: watchSignal,
+        whileIn: DealState.Agreed,
+      })
+        .then(async ({ state }) => {
+          if (state !== DealState.TimedOutSubmit) return;
+          const money = await jobCreatorMoney(publicClient, network, agreed, id, state);
+          progress({ type: 'job:settled', dealId: id, state: dealStateName(state), ...money });
+          finish(
+            new JobFailedError(
+              `the resource provider did not submit a result in time: ${money.summary} (${formatEther(money.received)} LP)`,
+            ),
+          );
+        })
+        .catch((error: unknown) => finish(error));
     };
 
     (async () => {

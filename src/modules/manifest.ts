@@ -126,6 +126,11 @@ const common = {
   /** WASM only: the module's memory limit in 64 KiB pages; the default is `spec.ram`. */
   memoryPages: z.number().int().min(1).max(65_536).optional(),
   deterministic: z.boolean(),
+  /**
+   * Not deterministic modules only: how alike (traceSimilarity, 0..1) a mediator's re-run and the provider's
+   * trace must be for the result to count as correct. Default: defaults.traceSimilarityThreshold.
+   */
+  traceSimilarityThreshold: z.number().min(0).max(1).optional(),
 };
 
 /** A manifest is one of two shapes, told apart by `executor`; the entry differs, the rest is common. */

@@ -6,6 +6,8 @@ export const defaults = {
   maxPrice: parseEther('10'),
   /** Locked from the job creator only if it challenges; paid by whoever loses the mediation. */
   mediationFee: parseEther('1'),
+  /** How alike two traces of a not deterministic module must be for a re-run to confirm a result. */
+  traceSimilarityThreshold: 0.9,
   resourceProvider: {
     fixedPrice: parseEther('1'),
     pricePerInstruction: 0n,

@@ -18,15 +18,27 @@ export function sharedMediators(job: JobOffer, resource: ResourceOffer) {
   return job.mediators.filter((m) => trusted.has(m.toLowerCase()));
 }
 
+/**
+ * The consortium of a deal: every shared mediator is drawn and a majority of them decides, so a job creator
+ * that names several mediators (and a provider that trusts them) never leaves the decision to one of them.
+ * With one shared mediator this is the 1-of-1 default. (Offers do not carry their own k-of-n terms yet.)
+ */
+export function consortiumOf(mediators: readonly unknown[]): {
+  mediatorsDrawn: number;
+  verdictsNeeded: number;
+} {
+  const n = Math.max(1, mediators.length);
+  return { mediatorsDrawn: n, verdictsNeeded: Math.floor(n / 2) + 1 };
+}
+
 export function deriveDeal({ jobOffer, jobOfferId, resourceOffer, resourceOfferId }: OfferPair): Deal {
+  const mediators = sharedMediators(jobOffer, resourceOffer);
   return {
     jobCreator: jobOffer.jobCreator,
     resourceProvider: resourceOffer.resourceProvider,
     solver: jobOffer.solver,
-    mediators: sharedMediators(jobOffer, resourceOffer),
-    // One mediator decides, until offers carry k-of-n terms (the contract takes any 1 <= k <= n per deal).
-    mediatorsDrawn: 1,
-    verdictsNeeded: 1,
+    mediators,
+    ...consortiumOf(mediators),
     jobOffer: jobOfferId,
     resourceOffer: resourceOfferId,
     fixedPrice: resourceOffer.fixedPrice,

@@ -20,3 +20,16 @@ export function resultsCollateral(
   const multiple = (cost * BigInt(deal.resultsCollateralMultipleBps)) / BPS;
   return multiple > deal.mediationFee ? multiple : deal.mediationFee;
 }
+
+/**
+ * The most instructions the job creator pays for: (P - fixed price) / price per instruction. Past it
+ * the cost is capped at P, so the provider would work for nothing; none when instructions are free.
+ * Everyone who runs the job (provider, mediator, a job creator's local check) runs it with this budget.
+ */
+export function instructionBudget(
+  deal: Pick<Deal, 'fixedPrice' | 'pricePerInstruction' | 'paymentCollateral'>,
+): bigint | undefined {
+  if (deal.pricePerInstruction === 0n) return undefined;
+  const paid = deal.paymentCollateral - deal.fixedPrice;
+  return paid > 0n ? paid / deal.pricePerInstruction : 0n;
+}

@@ -22,6 +22,7 @@ import { ensureEscrow } from '../chain/escrow.js';
 import { registerService } from '../chain/registry.js';
 import { DockerExecutor } from '../executors/docker/docker-executor.js';
 import type { Executor } from '../executors/executor.js';
+import { attachEvidence } from '../executors/re-execution.js';
 import { WasmExecutor } from '../executors/wasm/wasm-executor.js';
 import { parseCanonicalInputs, validateInputs } from '../modules/inputs.js';
 import { readManifest } from '../modules/manifest.js';
@@ -38,6 +39,7 @@ import {
   resourceOfferTypedData,
 } from '../protocol/eip712.js';
 import type { NetworkConfig } from '../protocol/network.js';
+import { instructionBudget } from '../protocol/pricing.js';
 import { SolverClient } from '../protocol/solver-client.js';
 import type { SolverEvent } from '../protocol/wire.js';
 import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
@@ -77,17 +79,7 @@ const EXECUTORS: Record<Executor['kind'], () => Executor> = {
 
 type DealJob = { deal: Deal; jobOffer: JobOffer };
 
-/**
- * The most instructions the job creator pays for: (P - fixed price) / price per instruction. Past it
- * the cost is capped at P, so the provider would work for nothing; none when instructions are free.
- */
-export function instructionBudget(
-  deal: Pick<Deal, 'fixedPrice' | 'pricePerInstruction' | 'paymentCollateral'>,
-): bigint | undefined {
-  if (deal.pricePerInstruction === 0n) return undefined;
-  const paid = deal.paymentCollateral - deal.fixedPrice;
-  return paid > 0n ? paid / deal.pricePerInstruction : 0n;
-}
+export { instructionBudget } from '../protocol/pricing.js';
 
 export class ResourceProvider {
   readonly account: LocalAccount;
@@ -270,6 +262,7 @@ export class ResourceProvider {
       },
       'job ran',
     );
+    await attachEvidence(manifest, result);
     const cid = await importFolder(this.#blockstore, bundleDir);
     await this.#solver.uploadCar(dealId, await exportCar(this.#blockstore, cid));
     const { hash } = await this.#results.call({

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type Address, parseEther } from 'viem';
+import { parseCheck, type ResultCheck } from '../../job-creator/check.js';
 import { runJob } from '../../job-creator/run-job.js';
 import { parseInputPairs } from '../../modules/inputs.js';
 import { defaults } from '../../protocol/defaults.js';
@@ -19,6 +20,7 @@ type RunFlags = {
   target?: Address;
   dataDir?: string;
   timeout: number;
+  check: ResultCheck;
   json: boolean;
 };
 
@@ -81,6 +83,22 @@ export function registerRun(program: Command): void {
         .argParser(parseSeconds)
         .default(600),
     )
+    .addOption(
+      new Option(
+        '--check <how>',
+        'how to check the result before paying: accept (no check), local (run it again here, challenge on a ' +
+          'mismatch), or p=X (challenge with probability X, e.g. p=0.1). A challenge of a correct result costs ' +
+          'the mediation fee; a wrong one costs the provider its results collateral',
+      )
+        .argParser((value: string) => {
+          try {
+            return parseCheck(value);
+          } catch (error) {
+            throw new InvalidArgumentError((error as LilypadError).describe());
+          }
+        })
+        .default({ kind: 'accept' }, 'accept'),
+    )
     .option('--json', 'print one JSON object with the outcome instead of progress and the result', false)
     .addHelpText(
       'after',
@@ -90,6 +108,8 @@ export function registerRun(program: Command): void {
 Examples:
   $ lilypad run cowsay:v0.0.1 -i Message="moo"
   $ lilypad run cowsay:v0.0.1 -i Message="hello" --json
+  $ lilypad run cowsay:v0.0.1 -i Message="moo" --check local
+  $ lilypad run cowsay:v0.0.1 -i Message="moo" --check p=0.1
   $ lilypad run ./modules/my-module -i Width=80 --max-price 2
   $ lilypad run cowsay:v0.0.1 -i Message="moo" --network testnet
 `,
@@ -133,18 +153,22 @@ async function runCommand(module: string, flags: RunFlags): Promise<void> {
       mediationFee: defaults.mediationFee,
       mediators: flags.mediator ?? run.mediators,
       target: flags.target,
+      check: flags.check,
       signal: controller.signal,
       onProgress: (event) => say(describeProgress(event)),
     });
     if (flags.json) {
       process.stdout.write(
-        `${JSON.stringify({ ...result, cost: result.cost.toString(), network: run.source }, null, 2)}\n`,
+        `${JSON.stringify({ ...result, network: run.source }, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`,
       );
     } else {
       process.stdout.write(`\n${result.stdout}${result.stdout.endsWith('\n') ? '' : '\n'}\n`);
       process.stdout.write(`Result: ${result.resultDir}/\n`);
     }
-    if (result.exitCode !== 0) {
+    if (result.state === 'MediationRejected') {
+      process.stderr.write('the mediators found the result wrong: do not use it\n');
+      process.exitCode = 1;
+    } else if (result.exitCode !== 0) {
       process.stderr.write(
         `the job exited with code ${result.exitCode}; see ${join(result.resultDir, 'stderr')}\n`,
       );
