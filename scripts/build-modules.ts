@@ -30,6 +30,7 @@ const ascVersion = (
   }
 ).version;
 const modulesDir = join(root, 'modules');
+const libDir = join(modulesDir, 'lib');
 const outDir = join(root, 'build', 'modules');
 const stampDir = join(root, 'build', '.stamps', 'modules');
 
@@ -47,13 +48,16 @@ async function listFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Hash of everything the artifact depends on: the module's files, the compiler and this script. */
+/**
+ * Hash of everything the artifact depends on: the module's files, the shared AssemblyScript library
+ * (modules/lib/, imported as `../../lib/…`), the compiler and this script.
+ */
 async function sourceHash(moduleDir: string): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`asc ${ascVersion}\n${FIXED_OPTIONS.join(' ')}\n`);
   hash.update(await readFile(fileURLToPath(import.meta.url)));
-  for (const file of await listFiles(moduleDir)) {
-    hash.update(`\n${relative(moduleDir, file)}\n`);
+  for (const file of [...(await listFiles(moduleDir)), ...(await listFiles(libDir))]) {
+    hash.update(`\n${relative(modulesDir, file)}\n`);
     hash.update(await readFile(file));
   }
   return hash.digest('hex');
