@@ -50,13 +50,16 @@ async function listFiles(dir: string): Promise<string[]> {
 
 /**
  * Hash of everything the artifact depends on: the module's files, the shared AssemblyScript library
- * (modules/lib/, imported as `../../lib/…`), the compiler and this script.
+ * (modules/lib/, when the module imports `../../lib/…`), the compiler and this script.
  */
 async function sourceHash(moduleDir: string): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`asc ${ascVersion}\n${FIXED_OPTIONS.join(' ')}\n`);
   hash.update(await readFile(fileURLToPath(import.meta.url)));
-  for (const file of [...(await listFiles(moduleDir)), ...(await listFiles(libDir))]) {
+  const files = await listFiles(moduleDir);
+  const sources = await Promise.all(files.map((file) => readFile(file, 'utf8')));
+  if (sources.some((text) => text.includes('../lib/'))) files.push(...(await listFiles(libDir)));
+  for (const file of files) {
     hash.update(`\n${relative(modulesDir, file)}\n`);
     hash.update(await readFile(file));
   }

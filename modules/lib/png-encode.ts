@@ -2,7 +2,7 @@
 // filter, one IDAT of zlib data.
 import { ByteBuffer } from './byte-buffer';
 import { crc32 } from './crc32';
-import type { Image } from './image';
+import { Image } from './image';
 import { zlibCompress } from './zlib';
 
 const SIGNATURE: StaticArray<u8> = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
