@@ -138,7 +138,7 @@ export function readFile(path: string): Uint8Array | null {
     length += <i32>read;
   }
   fd_close(<u32>fd);
-  return data.subarray(0, length);
+  return data.slice(0, length);
 }
 
 /** Creates or replaces the file at an absolute path under a writable preopened folder. */
