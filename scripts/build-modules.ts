@@ -1,6 +1,7 @@
 /**
  * `npm run build:modules`: compiles every module under modules/<name>/ (a folder with
- * lilypad.module.json and assembly/index.ts, AssemblyScript) into build/modules/<name>/, which holds
+ * lilypad.module.json and assembly/index.ts, AssemblyScript; a Docker module has only the manifest,
+ * which is copied) into build/modules/<name>/, which holds
  * exactly the manifest (copied byte for byte) and the artifact named by `entry.wasm`. That folder's
  * CID is the module id, so the build must be reproducible: fixed compiler options, no source maps,
  * no debug names. A module is skipped when its sources, the compiler and this script are unchanged
@@ -154,6 +155,23 @@ async function buildModule(name: string): Promise<void> {
   console.log(`${name}: built in ${seconds} s, ${binary.length} bytes → ${relative(root, target)} (${cid})`);
 }
 
+/** A Docker module's folder is its manifest alone (the image is pinned by digest): copied as it is. */
+async function copyDockerModule(name: string): Promise<void> {
+  const moduleDir = join(modulesDir, name);
+  const manifest = await readManifest(moduleDir);
+  if (manifest.executor !== 'docker') throw new Error(`${moduleDir}: a wasm module needs ${ENTRY}`);
+  const target = join(outDir, name);
+  const source = await readFile(join(moduleDir, MANIFEST_FILE));
+  if (existsSync(join(target, MANIFEST_FILE)) && source.equals(await readFile(join(target, MANIFEST_FILE)))) {
+    console.log(`${name}: up to date`);
+    return;
+  }
+  await rm(target, { recursive: true, force: true });
+  await mkdir(target, { recursive: true });
+  await writeFile(join(target, MANIFEST_FILE), source);
+  console.log(`${name}: docker manifest → ${relative(root, target)} (${await folderCid(target)})`);
+}
+
 async function main(): Promise<void> {
   const names = (await readdir(modulesDir, { withFileTypes: true }))
     .filter((entry) => entry.isDirectory() && existsSync(join(modulesDir, entry.name, MANIFEST_FILE)))
@@ -161,7 +179,7 @@ async function main(): Promise<void> {
     .sort();
   for (const name of names) {
     if (!existsSync(join(modulesDir, name, ENTRY))) {
-      console.log(`${name}: no ${ENTRY}, skipped`);
+      await copyDockerModule(name);
       continue;
     }
     await buildModule(name);

@@ -11,7 +11,9 @@ export const BUILTIN_MODULES: Readonly<Record<string, string>> = {
   'cowsay:v0.0.1': 'build/modules/cowsay',
   'csv-query:v0.1.0': 'build/modules/csv-query',
   'image-edit:v0.1.0': 'build/modules/image-edit',
+  'llama3:v8b-instruct': 'build/modules/llama3',
   'mandelbrot:v0.1.0': 'build/modules/mandelbrot',
+  'sdxl:v1.0-base': 'build/modules/sdxl',
 };
 
 let root: string | undefined;
