@@ -38,7 +38,7 @@ describe.each([
 
   it('passes its inputs as whole environment values and requests the GPU from Docker', async () => {
     const { manifest } = await resolveModule(ref);
-    const values = validateInputs(manifest, inputs);
+    const values = validateInputs(manifest, inputs as Record<string, string>);
     const config = containerConfig({
       manifest: manifest as DockerModuleManifest,
       inputs: values,
