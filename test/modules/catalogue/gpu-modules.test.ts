@@ -15,7 +15,7 @@ const CPU_BOX = { cpu: 16000, gpu: 0, gpuVram: 0, ram: 64000, disk: 500000 };
 const SMALL_GPU = { ...CPU_BOX, gpu: 1, gpuVram: 8000 };
 const BIG_GPU = { ...CPU_BOX, gpu: 2, gpuVram: 48000 };
 
-describe.each([
+describe.each<{ ref: string; vram: number; inputs: Record<string, string> }>([
   { ref: 'sdxl:v1.0-base', vram: 24000, inputs: { Prompt: 'a frog; $(rm -rf /)', Seed: '7' } },
   { ref: 'llama3:v8b-instruct', vram: 16000, inputs: { Prompt: 'say "hi"\nthen stop', MaxTokens: '64' } },
 ])('$ref', ({ ref, vram, inputs }) => {
@@ -38,7 +38,7 @@ describe.each([
 
   it('passes its inputs as whole environment values and requests the GPU from Docker', async () => {
     const { manifest } = await resolveModule(ref);
-    const values = validateInputs(manifest, inputs as Record<string, string>);
+    const values = validateInputs(manifest, inputs);
     const config = containerConfig({
       manifest: manifest as DockerModuleManifest,
       inputs: values,
