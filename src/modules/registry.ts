@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 export const BUILTIN_MODULES: Readonly<Record<string, string>> = {
   'cowsay:v0.0.1': 'build/modules/cowsay',
   'csv-query:v0.1.0': 'build/modules/csv-query',
+  'digits:v0.1.0': 'build/modules/digits',
   'image-edit:v0.1.0': 'build/modules/image-edit',
   'llama3:v8b-instruct': 'build/modules/llama3',
   'mandelbrot:v0.1.0': 'build/modules/mandelbrot',
