@@ -1,6 +1,7 @@
 /**
  * `npm run build:modules`: compiles every module under modules/<name>/ (a folder with
- * lilypad.module.json and assembly/index.ts, AssemblyScript) into build/modules/<name>/, which holds
+ * lilypad.module.json and assembly/index.ts, AssemblyScript; a Docker module has only the manifest,
+ * which is copied) into build/modules/<name>/, which holds
  * exactly the manifest (copied byte for byte) and the artifact named by `entry.wasm`. That folder's
  * CID is the module id, so the build must be reproducible: fixed compiler options, no source maps,
  * no debug names. A module is skipped when its sources, the compiler and this script are unchanged
@@ -30,6 +31,7 @@ const ascVersion = (
   }
 ).version;
 const modulesDir = join(root, 'modules');
+const libDir = join(modulesDir, 'lib');
 const outDir = join(root, 'build', 'modules');
 const stampDir = join(root, 'build', '.stamps', 'modules');
 
@@ -47,13 +49,19 @@ async function listFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Hash of everything the artifact depends on: the module's files, the compiler and this script. */
+/**
+ * Hash of everything the artifact depends on: the module's files, the shared AssemblyScript library
+ * (modules/lib/, when the module imports `../../lib/…`), the compiler and this script.
+ */
 async function sourceHash(moduleDir: string): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`asc ${ascVersion}\n${FIXED_OPTIONS.join(' ')}\n`);
   hash.update(await readFile(fileURLToPath(import.meta.url)));
-  for (const file of await listFiles(moduleDir)) {
-    hash.update(`\n${relative(moduleDir, file)}\n`);
+  const files = await listFiles(moduleDir);
+  const sources = await Promise.all(files.map((file) => readFile(file, 'utf8')));
+  if (sources.some((text) => text.includes('../lib/'))) files.push(...(await listFiles(libDir)));
+  for (const file of files) {
+    hash.update(`\n${relative(modulesDir, file)}\n`);
     hash.update(await readFile(file));
   }
   return hash.digest('hex');
@@ -147,6 +155,23 @@ async function buildModule(name: string): Promise<void> {
   console.log(`${name}: built in ${seconds} s, ${binary.length} bytes → ${relative(root, target)} (${cid})`);
 }
 
+/** A Docker module's folder is its manifest alone (the image is pinned by digest): copied as it is. */
+async function copyDockerModule(name: string): Promise<void> {
+  const moduleDir = join(modulesDir, name);
+  const manifest = await readManifest(moduleDir);
+  if (manifest.executor !== 'docker') throw new Error(`${moduleDir}: a wasm module needs ${ENTRY}`);
+  const target = join(outDir, name);
+  const source = await readFile(join(moduleDir, MANIFEST_FILE));
+  if (existsSync(join(target, MANIFEST_FILE)) && source.equals(await readFile(join(target, MANIFEST_FILE)))) {
+    console.log(`${name}: up to date`);
+    return;
+  }
+  await rm(target, { recursive: true, force: true });
+  await mkdir(target, { recursive: true });
+  await writeFile(join(target, MANIFEST_FILE), source);
+  console.log(`${name}: docker manifest → ${relative(root, target)} (${await folderCid(target)})`);
+}
+
 async function main(): Promise<void> {
   const names = (await readdir(modulesDir, { withFileTypes: true }))
     .filter((entry) => entry.isDirectory() && existsSync(join(modulesDir, entry.name, MANIFEST_FILE)))
@@ -154,7 +179,7 @@ async function main(): Promise<void> {
     .sort();
   for (const name of names) {
     if (!existsSync(join(modulesDir, name, ENTRY))) {
-      console.log(`${name}: no ${ENTRY}, skipped`);
+      await copyDockerModule(name);
       continue;
     }
     await buildModule(name);

@@ -58,19 +58,25 @@ async function makeRootfs(dir: string): Promise<void> {
   await writeFile(join(dir, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
 }
 
-async function tag(): Promise<string> {
+export async function tag(): Promise<string> {
   const hash = createHash('sha256')
     .update(await readFile(BUSYBOX_BINARY))
     .digest('hex');
   return `busybox-${hash.slice(0, 16)}`;
 }
 
-/** The busybox test image: found by its tag, or built. */
-export async function ensureTestImage(
-  client: DockerClient = new DockerClient(),
-  options: { force?: boolean } = {},
+/** A file added to the busybox root filesystem: a path inside it, the bytes, the mode. */
+export type ExtraFile = { path: string; content: Uint8Array; mode: number };
+
+/**
+ * A busybox image with `extra` files, `docker import`ed as `reference` (found by that tag when it is
+ * there, unless `force`).
+ */
+export async function ensureBusyboxImage(
+  client: DockerClient,
+  reference: string,
+  options: { force?: boolean; extra?: ExtraFile[]; changes?: string[] } = {},
 ): Promise<TestImage> {
-  const reference = `${TEST_IMAGE_REPOSITORY}:${await tag()}`;
   if (!options.force) {
     try {
       return { reference, id: (await client.inspectImage(reference)).Id };
@@ -81,6 +87,10 @@ export async function ensureTestImage(
   const rootfs = await mkdtemp(join(tmpdir(), 'lilypad-rootfs-'));
   try {
     await makeRootfs(rootfs);
+    for (const file of options.extra ?? []) {
+      await writeFile(join(rootfs, file.path), file.content);
+      await chmod(join(rootfs, file.path), file.mode);
+    }
     const tar = spawn('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', '-', '.'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -93,7 +103,7 @@ export async function ensureTestImage(
       client.importImage(tar.stdout, {
         repository,
         tag: imageTag,
-        changes: ['ENV PATH=/bin', 'CMD ["/bin/sh"]', 'LABEL org.lilypad.test=busybox'],
+        changes: ['ENV PATH=/bin', 'CMD ["/bin/sh"]', ...(options.changes ?? [])],
       }),
       tarExit,
     ]);
@@ -101,6 +111,17 @@ export async function ensureTestImage(
   } finally {
     await rm(rootfs, { recursive: true, force: true });
   }
+}
+
+/** The busybox test image: found by its tag, or built. */
+export async function ensureTestImage(
+  client: DockerClient = new DockerClient(),
+  options: { force?: boolean } = {},
+): Promise<TestImage> {
+  return ensureBusyboxImage(client, `${TEST_IMAGE_REPOSITORY}:${await tag()}`, {
+    ...options,
+    changes: ['LABEL org.lilypad.test=busybox'],
+  });
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

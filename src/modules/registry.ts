@@ -9,6 +9,13 @@ import { fileURLToPath } from 'node:url';
 /** `name:version` → folder relative to the package root. */
 export const BUILTIN_MODULES: Readonly<Record<string, string>> = {
   'cowsay:v0.0.1': 'build/modules/cowsay',
+  'cowsay-docker:v0.0.1': 'build/modules/cowsay-docker',
+  'csv-query:v0.1.0': 'build/modules/csv-query',
+  'digits:v0.1.0': 'build/modules/digits',
+  'image-edit:v0.1.0': 'build/modules/image-edit',
+  'llama3:v8b-instruct': 'build/modules/llama3',
+  'mandelbrot:v0.1.0': 'build/modules/mandelbrot',
+  'sdxl:v1.0-base': 'build/modules/sdxl',
 };
 
 let root: string | undefined;

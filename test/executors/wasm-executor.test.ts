@@ -46,7 +46,7 @@ describe('cowsay on the WASM executor', () => {
     expect(stdout).toBe(MOO_STDOUT);
     expect(result.status).toBe('succeeded');
     expect(result.exitCode).toBe(0);
-    expect(result.instructionCount).toBe(17_367n);
+    expect(result.instructionCount).toBe(19_052n);
     expect(await readFile(join(result.bundleDir, 'exitCode'), 'utf8')).toBe('0\n');
     expect(await readFile(join(result.bundleDir, 'stderr'), 'utf8')).toBe('');
     expect((await readdir(result.bundleDir)).sort()).toEqual(['exitCode', 'outputs', 'stderr', 'stdout']);

@@ -35,7 +35,7 @@ describe('resolveModule', () => {
   it('lists the available modules for an unknown one', async () => {
     expect(builtinModules()).toContain('cowsay:v0.0.1');
     await expect(resolveModule('horsesay:v9')).rejects.toThrow(
-      'unknown module "horsesay:v9" (available modules: cowsay:v0.0.1)',
+      `unknown module "horsesay:v9" (available modules: ${builtinModules().join(', ')})`,
     );
   });
 

@@ -4,9 +4,10 @@
 // padded to the widest line's display width (East Asian wide characters count 2, combining marks 0).
 // Everything works on Unicode code points decoded from UTF-8 argv and is encoded back to UTF-8.
 
-// Compiled in for `--use abort=assembly/abort/cowsayAbort` (asconfig.json).
-import './abort';
-import { args_get, args_sizes_get, fd_write, proc_exit } from './wasi_snapshot_preview1';
+// Compiled in for `--use abort=../lib/abort/moduleAbort` (asconfig.json).
+import '../../lib/abort';
+import { writeAll } from '../../lib/io';
+import { args_get, args_sizes_get, proc_exit } from '../../lib/wasi_snapshot_preview1';
 
 // Text::Wrap: a line holds at most `columns - 1` characters.
 const LINE_LENGTH: i32 = 39;
@@ -431,24 +432,7 @@ function render(lines: Array<Array<i32>>): Array<u8> {
   return out;
 }
 
-// Writes all bytes, continuing after short writes; false when the host refuses.
-function writeAll(fd: u32, bytes: Array<u8>): bool {
-  const data = new ArrayBuffer(bytes.length);
-  const dataPtr = changetype<usize>(data);
-  for (let i = 0; i < bytes.length; i++) store<u8>(dataPtr + <usize>i, bytes[i]);
-  const iov = new ArrayBuffer(12);
-  const iovPtr = changetype<usize>(iov);
-  let offset: usize = 0;
-  const total = <usize>bytes.length;
-  while (offset < total) {
-    store<usize>(iovPtr, dataPtr + offset);
-    store<usize>(iovPtr + 4, total - offset);
-    if (fd_write(fd, iovPtr, 1, iovPtr + 8) !== 0) return false;
-    const written = load<usize>(iovPtr + 8);
-    if (written === 0) return false;
-    offset += written;
-  }
-  return true;
-}
-
-if (!writeAll(1, render(fillLines(readMessage())))) proc_exit(1);
+const output = render(fillLines(readMessage()));
+const bytes = new Uint8Array(output.length);
+for (let i = 0; i < output.length; i++) bytes[i] = output[i];
+if (!writeAll(1, bytes)) proc_exit(1);

@@ -1,9 +1,15 @@
-// Replaces AssemblyScript's `env.abort` import (see asconfig.json), which a WASI host does not provide:
-// report on stderr and exit 134, like a C program that calls abort().
+// Replaces AssemblyScript's `env.abort` import, which a WASI host does not provide (each module's
+// asconfig.json has `"use": ["abort=../lib/abort/moduleAbort"]`): report on stderr and exit 134, like a
+// C program that calls abort().
 import { fd_write, proc_exit } from './wasi_snapshot_preview1';
 
-export function cowsayAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
-  let text = 'cowsay: abort';
+export function moduleAbort(
+  message: string | null = null,
+  fileName: string | null = null,
+  line: u32 = 0,
+  column: u32 = 0,
+): void {
+  let text = 'abort';
   if (message !== null) text += `: ${message}`;
   if (fileName !== null) text += ` at ${fileName}:${line.toString()}:${column.toString()}`;
   const bytes = String.UTF8.encode(`${text}\n`);

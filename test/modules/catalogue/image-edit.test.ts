@@ -1,0 +1,101 @@
+/**
+ * image-edit:v0.1.0 in the WASM executor: PNGs the test makes (every 8-bit colour type, every row
+ * filter, compressed by node:zlib's dynamic Huffman) go in, and the output PNG is decoded here and
+ * compared pixel by pixel with the operation computed in the test.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePng, encodePng, pixelAt, type Rgba, rgba } from './png.js';
+import { type ModuleRunner, moduleRunner } from './run-module.js';
+
+const REF = 'image-edit:v0.1.0';
+
+// A colourful test card: gradients in r and g, a checker in b, a soft alpha ramp in one corner.
+const card = rgba(37, 23, (x, y) => [
+  x * 7,
+  y * 11,
+  (x + y) % 2 ? 200 : 30,
+  x < 5 && y < 5 ? 100 + x * 10 : 255,
+]);
+
+describe('image-edit', () => {
+  let runner: ModuleRunner;
+  beforeAll(async () => {
+    runner = await moduleRunner();
+  });
+  afterAll(() => runner.remove());
+
+  const edit = async (png: Uint8Array, inputs: Record<string, string>): Promise<Rgba> => {
+    const run = await runner.run(REF, inputs, { 'input.png': png });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe('succeeded');
+    return decodePng(await run.output('output.png'));
+  };
+
+  it('decodes every colour type and row filter, and mirrors exactly', async () => {
+    for (const colorType of [0, 2, 4, 6] as const) {
+      for (const filter of [0, 1, 2, 3, 4]) {
+        const png = encodePng(card, colorType, filter);
+        const source = decodePng(png); // what the card is in this colour type
+        const flipped = await edit(png, { Operation: 'flip' });
+        expect([flipped.width, flipped.height]).toEqual([37, 23]);
+        for (const [x, y] of [
+          [0, 0],
+          [3, 2],
+          [36, 22],
+          [20, 11],
+        ] as const) {
+          expect(pixelAt(flipped, x, y), `type ${colorType} filter ${filter} (${x},${y})`).toEqual(
+            pixelAt(source, 36 - x, y),
+          );
+        }
+      }
+    }
+  });
+
+  it('turns an image grey with BT.601 weights and inverts it', async () => {
+    const grey = await edit(encodePng(card), { Operation: 'grayscale' });
+    for (const [x, y] of [
+      [0, 0],
+      [10, 7],
+      [36, 22],
+    ] as const) {
+      const [r, g, b, a] = pixelAt(card, x, y) as [number, number, number, number];
+      const l = Math.floor((299 * r + 587 * g + 114 * b + 500) / 1000);
+      expect(pixelAt(grey, x, y)).toEqual([l, l, l, a]);
+    }
+    const inverted = await edit(encodePng(card), { Operation: 'invert' });
+    const [r, g, b, a] = pixelAt(card, 9, 4) as [number, number, number, number];
+    expect(pixelAt(inverted, 9, 4)).toEqual([255 - r, 255 - g, 255 - b, a]);
+  });
+
+  it('blurs a single bright pixel into a square of the box size', async () => {
+    const dot = rgba(9, 9, (x, y) => (x === 4 && y === 4 ? [225] : [0]));
+    const blurred = await edit(encodePng(dot, 0), { Operation: 'blur', Radius: '1' });
+    // 225 / 3 = 75 after the x pass, 75 / 3 = 25 after the y pass, over the 3 × 3 box.
+    expect(pixelAt(blurred, 4, 4)).toEqual([25, 25, 25, 255]);
+    expect(pixelAt(blurred, 3, 5)).toEqual([25, 25, 25, 255]);
+    expect(pixelAt(blurred, 2, 4)).toEqual([0, 0, 0, 255]);
+  });
+
+  it('resizes by area averaging, keeping the aspect ratio when one side is 0', async () => {
+    // 2 × 2 blocks of four known values shrink to their means.
+    const blocks = rgba(8, 4, (x, y) => [((x >> 1) + (y >> 1)) * 40 + (x % 2) * 4 + (y % 2) * 8]);
+    const half = await edit(encodePng(blocks, 0), { Operation: 'resize', Width: '4' });
+    expect([half.width, half.height]).toEqual([4, 2]);
+    expect(pixelAt(half, 0, 0)).toEqual([6, 6, 6, 255]);
+    expect(pixelAt(half, 3, 1)).toEqual([166, 166, 166, 255]);
+    const big = await edit(encodePng(card), { Operation: 'resize', Width: '74', Height: '46' });
+    expect(pixelAt(big, 21, 9)).toEqual(pixelAt(card, 10, 4));
+  });
+
+  it('says what is wrong with a damaged PNG or a missing one', async () => {
+    const damaged = Buffer.from(encodePng(card));
+    damaged[50] = (damaged[50] as number) ^ 0xff; // inside the IDAT data (which starts at byte 41)
+    const bad = await runner.run(REF, {}, { 'input.png': damaged });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toBe('/inputs/input.png: the CRC of the PNG chunk IDAT does not match\n');
+    const notPng = await runner.run(REF, {}, { 'input.png': 'hello' });
+    expect(notPng.stderr).toMatch(/not a PNG file/);
+    await expect(runner.run(REF, { Operation: 'sepia' })).rejects.toThrow(/input "Operation" does not match/);
+  });
+});
