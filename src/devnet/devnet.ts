@@ -25,6 +25,8 @@ export type DevnetOptions = {
   solverPort?: number;
   /** Jobs the devnet's resource provider runs at once. */
   slots?: number;
+  /** Also serve the web app and API (`lilypad web`), on this port (0: a free one). */
+  web?: { port?: number };
 };
 
 export type Devnet = {
@@ -34,6 +36,8 @@ export type Devnet = {
   mediators: Address[];
   solver: Solver;
   resourceProvider: ResourceProvider;
+  /** The web app's URL, when `web` was asked for. */
+  webUrl?: string;
   stop(): Promise<void>;
 };
 
@@ -93,7 +97,23 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     });
     await resourceProvider.start();
     stops.push(() => resourceProvider.stop());
-    return { network, accounts: devAccounts, mediators, solver, resourceProvider, stop };
+
+    // The web app: its accounts' wallets are funded by the deployer, the devnet's faucet.
+    let webUrl: string | undefined;
+    if (options.web) {
+      const { startWebServer } = await import('../web/server.js');
+      const web = await startWebServer({
+        network,
+        mediators,
+        dataDir: join(dataDir, 'web'),
+        logger,
+        faucetPrivateKey: deployer.privateKey,
+        port: options.web.port ?? 0,
+      });
+      stops.push(() => web.stop());
+      webUrl = web.url;
+    }
+    return { network, accounts: devAccounts, mediators, solver, resourceProvider, webUrl, stop };
   } catch (error) {
     await stop();
     throw error;
