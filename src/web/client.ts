@@ -7,18 +7,7 @@
  *   const done = await lilypad.followJob(job.id, (event) => console.log(event.type));
  *   console.log(await lilypad.fileText(done.id, 'stdout'));
  */
-import type {
-  ApiKeyView,
-  CreatedApiKeyView,
-  JobEventView,
-  JobView,
-  ModuleView,
-  NetworkView,
-  ResultFileView,
-  SessionView,
-  SubmitJobBody,
-  WalletView,
-} from './schemas.js';
+import type * as Views from './schemas.js';
 
 export type {
   ApiKeyView,
@@ -31,7 +20,7 @@ export type {
   SessionView,
   SubmitJobBody,
   WalletView,
-};
+} from './schemas.js';
 
 export type ClientOptions = {
   /** The web app's origin, e.g. http://127.0.0.1:8080; '' for the page's own. */
@@ -100,53 +89,56 @@ export function createClient(options: ClientOptions) {
 
   const client = {
     // ---- account and session (browsers) ----
-    session: () => json<SessionView>('GET', '/api/v1/session'),
+    session: () => json<Views.SessionView>('GET', '/api/v1/session'),
     signUp: (email: string, password: string) =>
-      json<SessionView>('POST', '/api/v1/auth/signup', { email, password }),
+      json<Views.SessionView>('POST', '/api/v1/auth/signup', { email, password }),
     signIn: (email: string, password: string) =>
-      json<SessionView>('POST', '/api/v1/auth/signin', { email, password }),
+      json<Views.SessionView>('POST', '/api/v1/auth/signin', { email, password }),
     signOut: () => json<{ ok: boolean }>('POST', '/api/v1/auth/signout', {}),
     siweNonce: () => json<{ nonce: string; domain: string }>('GET', '/api/v1/auth/siwe/nonce'),
     signInWithEthereum: (message: string, signature: string) =>
-      json<SessionView>('POST', '/api/v1/auth/siwe', { message, signature }),
-    keys: () => json<ApiKeyView[]>('GET', '/api/v1/keys'),
-    createKey: (name: string) => json<CreatedApiKeyView>('POST', '/api/v1/keys', { name }),
+      json<Views.SessionView>('POST', '/api/v1/auth/siwe', { message, signature }),
+    keys: () => json<Views.ApiKeyView[]>('GET', '/api/v1/keys'),
+    createKey: (name: string) => json<Views.CreatedApiKeyView>('POST', '/api/v1/keys', { name }),
     revokeKey: (keyId: string) =>
       json<{ id: string; revoked: boolean }>('DELETE', `/api/v1/keys/${id(keyId)}`),
-    wallet: () => json<WalletView>('GET', '/api/v1/account/wallet'),
+    wallet: () => json<Views.WalletView>('GET', '/api/v1/account/wallet'),
     deposit: (amountLP: string) =>
       json<{ txHash: string }>('POST', '/api/v1/account/deposit', { amount: amountLP }),
     withdraw: (amountLP: string) =>
       json<{ txHash: string }>('POST', '/api/v1/account/withdraw', { amount: amountLP }),
 
     // ---- catalogue and network (anyone) ----
-    modules: () => json<ModuleView[]>('GET', '/api/v1/modules'),
-    module: (ref: string) => json<ModuleView>('GET', `/api/v1/modules/${id(ref)}`),
-    network: () => json<NetworkView>('GET', '/api/v1/network'),
+    modules: () => json<Views.ModuleView[]>('GET', '/api/v1/modules'),
+    module: (ref: string) => json<Views.ModuleView>('GET', `/api/v1/modules/${id(ref)}`),
+    network: () => json<Views.NetworkView>('GET', '/api/v1/network'),
 
     // ---- jobs ----
-    submitJob: (body: SubmitJobBody) => json<JobView>('POST', '/api/v1/jobs', body),
+    submitJob: (body: Views.SubmitJobBody) => json<Views.JobView>('POST', '/api/v1/jobs', body),
     /** A job with file inputs: `files` maps an input name to its file. */
-    submitJobWithFiles: async (body: SubmitJobBody, files: Record<string, Blob & { name?: string }>) => {
+    submitJobWithFiles: async (
+      body: Views.SubmitJobBody,
+      files: Record<string, Blob & { name?: string }>,
+    ) => {
       const form = new FormData();
       form.set('module', body.module);
       form.set('inputs', JSON.stringify(body.inputs ?? {}));
       if (body.maxPrice) form.set('maxPrice', body.maxPrice);
       for (const [input, file] of Object.entries(files)) form.set(input, file, file.name ?? input);
-      return (await send('POST', '/api/v1/jobs', { body: form })).json() as Promise<JobView>;
+      return (await send('POST', '/api/v1/jobs', { body: form })).json() as Promise<Views.JobView>;
     },
-    job: (jobId: string) => json<JobView>('GET', `/api/v1/jobs/${id(jobId)}`),
-    jobs: () => json<JobView[]>('GET', '/api/v1/jobs'),
-    events: (jobId: string) => json<JobEventView[]>('GET', `/api/v1/jobs/${id(jobId)}/events`),
+    job: (jobId: string) => json<Views.JobView>('GET', `/api/v1/jobs/${id(jobId)}`),
+    jobs: () => json<Views.JobView[]>('GET', '/api/v1/jobs'),
+    events: (jobId: string) => json<Views.JobEventView[]>('GET', `/api/v1/jobs/${id(jobId)}/events`),
     /**
      * Follows the job's Server-Sent Events until it is paid or failed, calling `onEvent` for each, and
      * returns the job as it ended. Reconnects after a dropped stream from the last event it saw.
      */
     followJob: async (
       jobId: string,
-      onEvent: (event: JobEventView) => void = () => {},
+      onEvent: (event: Views.JobEventView) => void = () => {},
       { signal }: { signal?: AbortSignal } = {},
-    ): Promise<JobView> => {
+    ): Promise<Views.JobView> => {
       let last = 0;
       for (;;) {
         signal?.throwIfAborted();
@@ -177,7 +169,7 @@ export function createClient(options: ClientOptions) {
             buffer = buffer.slice(end + 2);
             end = buffer.indexOf('\n\n');
             if (!data) continue;
-            const event = JSON.parse(data) as JobEventView;
+            const event = JSON.parse(data) as Views.JobEventView;
             last = event.seq;
             onEvent(event);
             if (FINISHED.has(event.status)) finished = true;
@@ -186,7 +178,7 @@ export function createClient(options: ClientOptions) {
         if (finished) return client.job(jobId);
       }
     },
-    files: (jobId: string) => json<ResultFileView[]>('GET', `/api/v1/jobs/${id(jobId)}/files`),
+    files: (jobId: string) => json<Views.ResultFileView[]>('GET', `/api/v1/jobs/${id(jobId)}/files`),
     /** The URL of a result file; `download` makes it an attachment. */
     fileUrl: (jobId: string, path: string, download = false) =>
       `${base}${filePath(jobId, path)}${download ? '?download' : ''}`,
