@@ -16,6 +16,8 @@ export const environment = {
   LILYPAD_SOLVER_URL: "the solver's URL, instead of the one registered on-chain",
   LILYPAD_JOBS_ADDRESS: "the jobs contract `lilypad bridge` serves (default: the profile's or the devnet's)",
   LILYPAD_DATA_DIR: 'where results, network profiles, caches and service state live (default ~/.lilypad)',
+  LILYPAD_WEB_SECRET:
+    "lilypad web: the secret that encrypts the accounts' wallet keys (default: one made once in the data dir)",
   LILYPAD_LOG_LEVEL: 'log level of the services: trace, debug, info, warn, error (default info)',
 } as const;
 

@@ -11,6 +11,7 @@ import { registerResourceProvider } from './commands/resource-provider.js';
 import { registerRun } from './commands/run.js';
 import { registerSim } from './commands/sim.js';
 import { registerSolver } from './commands/solver.js';
+import { registerWeb } from './commands/web.js';
 import { environmentHelp } from './environment.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -42,6 +43,7 @@ registerMediator(program);
 registerDeploy(program);
 registerJobs(program);
 registerSim(program);
+registerWeb(program);
 
 try {
   await program.parseAsync();

@@ -30,6 +30,8 @@ export type DevnetOptions = {
   slots?: number;
   /** Start the bridge for contracts' jobs (default true; a test may run its own). */
   bridge?: boolean;
+  /** Also serve the web app and API (`lilypad web`), on this port (0: a free one). */
+  web?: { port?: number };
 };
 
 export type Devnet = {
@@ -42,6 +44,8 @@ export type Devnet = {
   /** Runs the jobs contracts ask `network.jobs` for; undefined when started with `bridge: false`. */
   bridge: Bridge | undefined;
   mediator: Mediator;
+  /** The web app's URL, when `web` was asked for. */
+  webUrl?: string;
   stop(): Promise<void>;
 };
 
@@ -132,7 +136,33 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       stops.push(() => started.stop());
       bridge = started;
     }
-    return { network, accounts: devAccounts, mediators, solver, resourceProvider, mediator, bridge, stop };
+
+    // The web app: its accounts' wallets are funded by the deployer, the devnet's faucet.
+    let webUrl: string | undefined;
+    if (options.web) {
+      const { startWebServer } = await import('../web/server.js');
+      const web = await startWebServer({
+        network,
+        mediators,
+        dataDir: join(dataDir, 'web'),
+        logger,
+        faucetPrivateKey: deployer.privateKey,
+        port: options.web.port ?? 0,
+      });
+      stops.push(() => web.stop());
+      webUrl = web.url;
+    }
+    return {
+      network,
+      accounts: devAccounts,
+      mediators,
+      solver,
+      resourceProvider,
+      mediator,
+      bridge,
+      webUrl,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

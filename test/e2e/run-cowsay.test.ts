@@ -52,7 +52,8 @@ describe('lilypad run against a running devnet', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'lilypad-e2e-'));
-    const start = () => startCli(['devnet', '--data-dir', dataDir], {}, /In another terminal/, 40_000);
+    const start = () =>
+      startCli(['devnet', '--data-dir', dataDir, '--web-port', '0'], {}, /In another terminal/, 40_000);
     // One devnet start-up under a loaded CI machine was seen to stall (not reproduced since): say so
     // with what it printed, and try once more rather than fail every test of the file.
     devnet = await start().catch((error: unknown) => {

@@ -20,8 +20,14 @@ export function registerDevnet(program: Command): void {
     .option('--data-dir <path>', 'where the devnet keeps its state (default $LILYPAD_DATA_DIR or ~/.lilypad)')
     .option('--solver-port <port>', 'port of the solver (default: a free one)', (v: string) => Number(v))
     .option('--slots <n>', 'jobs the resource provider runs at once', (v: string) => Number(v), 2)
+    .option(
+      '--web-port <port>',
+      'port of the web app and API (default 8090; 0: a free one)',
+      (v: string) => Number(v),
+      8090,
+    )
     .addHelpText('after', environmentHelp(['LILYPAD_DATA_DIR', 'LILYPAD_LOG_LEVEL']))
-    .action(async (flags: { dataDir?: string; solverPort?: number; slots: number }) => {
+    .action(async (flags: { dataDir?: string; solverPort?: number; slots: number; webPort: number }) => {
       const dir = dataDir(flags.dataDir);
       const existing = await readDevnetState(dir);
       if (existing) {
@@ -38,6 +44,7 @@ export function registerDevnet(program: Command): void {
         logger: createLogger(logFile),
         solverPort: flags.solverPort,
         slots: flags.slots,
+        web: { port: flags.webPort },
       });
       await writeDevnetState(dir, { pid: process.pid, network: devnet.network, mediators: devnet.mediators });
       const { network } = devnet;
@@ -48,6 +55,7 @@ export function registerDevnet(program: Command): void {
         ['Jobs contract', `${network.jobs} (bridge ${devnet.bridge?.address})`],
         ['Solver', `${network.solverUrl} (${network.solver})`],
         ['Resource provider', devnet.resourceProvider.address],
+        ['Web app', devnet.webUrl ?? ''],
         ['Mediator', devnet.mediators.join(', ')],
         ['Logs', logFile],
       ];
