@@ -37,6 +37,10 @@ const STATUS_AFTER: Record<JobProgressType, JobStatus | undefined> = {
   'job:results-submitted': 'running',
   'job:result-verified': 'verified',
   'job:accepted': 'paid',
+  // The web app accepts without a check, so a job never reaches these.
+  'job:checked': undefined,
+  'job:challenged': undefined,
+  'job:settled': undefined,
 };
 const FINISHED: readonly JobStatus[] = ['paid', 'failed'];
 
