@@ -6,11 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CID } from 'multiformats/cid';
 import { type Address, type Hex, zeroAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { publicClientFor, walletClientFor } from '../chain/clients.js';
 import { accept } from '../chain/deals.js';
 import { ensureEscrow } from '../chain/escrow.js';
+import { importFileInputs } from '../modules/file-inputs.js';
 import { canonicalInputs, validateInputs } from '../modules/inputs.js';
 import { resolveModule } from '../modules/resolve.js';
 import { dealDifferences, deriveDeal } from '../protocol/derive-deal.js';
@@ -80,7 +82,9 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const blockstore = await openBlockstore(join(dataDir, 'blocks'));
 
   const module = await resolveModule(options.module);
-  const inputs = validateInputs(module.manifest, options.inputs);
+  // `@path` file inputs become CIDs here; their blocks go to the directory with the module.
+  const files = await importFileInputs(module.manifest, options.inputs, blockstore);
+  const inputs = validateInputs(module.manifest, files.inputs);
   progress({ type: 'job:module-resolved', module: options.module, cid: module.cid });
 
   const deposit = await ensureEscrow(wallet, publicClient, network, options.maxPrice);
@@ -105,6 +109,11 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     expiry: BigInt(Math.floor(Date.now() / 1000) + (options.offerTtlSeconds ?? 600)),
   };
   const offerId = jobOfferId(network, offer);
+  const publish = async (forDeal: Hex, root: CID) => {
+    if (!(await solver.hasBlock(root.toString()))) {
+      await solver.uploadCar(forDeal, await exportCar(blockstore, root));
+    }
+  };
 
   return new Promise<JobResult>((resolve, reject) => {
     let dealId: Hex | undefined;
@@ -161,6 +170,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
               throw new JobFailedError(`module ${options.module} changed while running`);
             await solver.uploadCar(dealId, await exportCar(blockstore, root));
           }
+          for (const root of files.roots) await publish(dealId, root);
           await solver.signDeal(dealId, await account.signTypedData(dealTypedData(network, deal)));
           return;
         }

@@ -22,6 +22,7 @@ import { ensureEscrow } from '../chain/escrow.js';
 import { DockerExecutor } from '../executors/docker/docker-executor.js';
 import type { Executor } from '../executors/executor.js';
 import { WasmExecutor } from '../executors/wasm/wasm-executor.js';
+import { fileInputNames, materializeFileInputs } from '../modules/file-inputs.js';
 import { parseCanonicalInputs, validateInputs } from '../modules/inputs.js';
 import { readManifest } from '../modules/manifest.js';
 import { DealState } from '../protocol/deal-states.js';
@@ -41,8 +42,8 @@ import { SolverClient } from '../protocol/solver-client.js';
 import type { SolverEvent } from '../protocol/wire.js';
 import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
 import { exportCar } from '../storage/car.js';
-import { importFolder } from '../storage/unixfs.js';
-import { downloadFolder } from '../storage/verified-fetch.js';
+import { exportPath, importFolder } from '../storage/unixfs.js';
+import { downloadFolder, fetchDag } from '../storage/verified-fetch.js';
 
 export type ResourceProviderPricing = {
   fixedPrice: bigint;
@@ -237,7 +238,16 @@ export class ResourceProvider {
     this.#solver.markRunning(dealId).catch(() => {}); // progress only; the chain is the record
     const moduleDir = await this.#ensureModule(jobOffer.module);
     const manifest = await readManifest(moduleDir);
-    const inputs = validateInputs(manifest, parseCanonicalInputs(jobOffer.inputs));
+    const validated = validateInputs(manifest, parseCanonicalInputs(jobOffer.inputs));
+    const inputsDir = join(this.#options.dataDir, 'inputs', dealId);
+    await rm(inputsDir, { recursive: true, force: true });
+    const hasFiles = fileInputNames(manifest).length > 0;
+    if (hasFiles) await mkdir(inputsDir, { recursive: true });
+    // File inputs come from the directory, verified block by block, like the module.
+    const inputs = await materializeFileInputs(manifest, validated, inputsDir, async (cid, target) => {
+      await fetchDag(this.#options.network.solverUrl, cid, this.#blockstore);
+      await exportPath(this.#blockstore, cid, target);
+    });
     const bundleDir = join(this.#options.dataDir, 'results', dealId);
     await rm(bundleDir, { recursive: true, force: true });
     const instructions = instructionBudget(deal);
@@ -245,6 +255,7 @@ export class ResourceProvider {
       moduleDir,
       manifest,
       inputs,
+      ...(hasFiles ? { inputsDir } : {}),
       seed: dealId,
       bundleDir,
       limits: {
