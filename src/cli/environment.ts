@@ -15,6 +15,8 @@ export const environment = {
     "the solver's address: its URL is read from the chain (default: the profile's solver)",
   LILYPAD_SOLVER_URL: "the solver's URL, instead of the one registered on-chain",
   LILYPAD_DATA_DIR: 'where results, network profiles, caches and service state live (default ~/.lilypad)',
+  LILYPAD_MODULE_INDEX:
+    'a registry index (URL or file) mapping name:version to a CID or git repo:tag, beyond the built-ins',
   LILYPAD_LOG_LEVEL: 'log level of the services: trace, debug, info, warn, error (default info)',
 } as const;
 

@@ -40,8 +40,10 @@ export type RunJobOptions = {
   privateKey: Hex;
   /** Holds `downloaded-files/<result CID>/` and the local block cache. */
   dataDir: string;
-  /** A module reference: `name:version` or a local folder. */
+  /** A module reference (see resolveModule): `name:version`, a folder, `repo:tag` or a CID. */
   module: string;
+  /** The registry index for `name:version` beyond the built-in ones (URL or file). */
+  moduleIndex?: string;
   inputs: Record<string, string>;
   /** The most this job may cost (the payment collateral P), in token units. */
   maxPrice: bigint;
@@ -81,7 +83,12 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const solver = new SolverClient(network.solverUrl, account);
   const blockstore = await openBlockstore(join(dataDir, 'blocks'));
 
-  const module = await resolveModule(options.module);
+  const module = await resolveModule(options.module, {
+    cacheDir: join(dataDir, 'modules'),
+    gatewayUrl: network.solverUrl,
+    ...(options.moduleIndex === undefined ? {} : { index: options.moduleIndex }),
+    ...(signal === undefined ? {} : { signal }),
+  });
   // `@path` file inputs become CIDs here; their blocks go to the directory with the module.
   const files = await importFileInputs(module.manifest, options.inputs, blockstore);
   const inputs = validateInputs(module.manifest, files.inputs);

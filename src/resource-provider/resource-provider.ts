@@ -5,8 +5,7 @@
  * creator's `accept`, or with `timeoutJudge` when the job creator stays silent.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Address, Hex, LocalAccount } from 'viem';
@@ -25,6 +24,7 @@ import { WasmExecutor } from '../executors/wasm/wasm-executor.js';
 import { fileInputNames, materializeFileInputs } from '../modules/file-inputs.js';
 import { parseCanonicalInputs, validateInputs } from '../modules/inputs.js';
 import { readManifest } from '../modules/manifest.js';
+import { fetchModule } from '../modules/module-cache.js';
 import { DealState } from '../protocol/deal-states.js';
 import { dealDifferences, deriveDeal } from '../protocol/derive-deal.js';
 import {
@@ -43,7 +43,7 @@ import type { SolverEvent } from '../protocol/wire.js';
 import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
 import { exportCar } from '../storage/car.js';
 import { exportPath, importFolder } from '../storage/unixfs.js';
-import { downloadFolder, fetchDag } from '../storage/verified-fetch.js';
+import { fetchDag } from '../storage/verified-fetch.js';
 
 export type ResourceProviderPricing = {
   fixedPrice: bigint;
@@ -236,7 +236,11 @@ export class ResourceProvider {
     const status = await dealStatus(this.#public, this.#options.network, dealId);
     if (status.state !== DealState.Agreed) return;
     this.#solver.markRunning(dealId).catch(() => {}); // progress only; the chain is the record
-    const moduleDir = await this.#ensureModule(jobOffer.module);
+    const moduleDir = await fetchModule(
+      this.#options.network.solverUrl,
+      jobOffer.module,
+      join(this.#options.dataDir, 'modules'),
+    );
     const manifest = await readManifest(moduleDir);
     const validated = validateInputs(manifest, parseCanonicalInputs(jobOffer.inputs));
     const inputsDir = join(this.#options.dataDir, 'inputs', dealId);
@@ -294,16 +298,6 @@ export class ResourceProvider {
       this.#executors[kind] = executor;
     }
     return executor;
-  }
-
-  /** Fetches a module by CID from the directory once, verifying every block, and keeps it. */
-  async #ensureModule(cid: string): Promise<string> {
-    const dir = join(this.#options.dataDir, 'modules', cid);
-    if (existsSync(dir)) return dir;
-    const partial = `${dir}.partial-${randomBytes(4).toString('hex')}`;
-    await downloadFolder(this.#options.network.solverUrl, cid, this.#blockstore, partial);
-    await rename(partial, dir);
-    return dir;
   }
 
   /** Silence is acceptance: once the judging window has passed, the provider settles the deal itself. */
