@@ -5,6 +5,8 @@ import { LilypadError } from '../protocol/errors.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDevnet } from './commands/devnet.js';
 import { registerJobs } from './commands/jobs.js';
+import { registerModule } from './commands/module.js';
+import { registerModules } from './commands/modules.js';
 import { registerResourceProvider } from './commands/resource-provider.js';
 import { registerRun } from './commands/run.js';
 import { registerSim } from './commands/sim.js';
@@ -38,6 +40,8 @@ registerResourceProvider(program);
 registerDeploy(program);
 registerJobs(program);
 registerSim(program);
+registerModules(program);
+registerModule(program);
 
 try {
   await program.parseAsync();

@@ -22,7 +22,7 @@ type RunFlags = {
   moduleIndex?: string;
 };
 
-const collectInput = (value: string, inputs: Record<string, string>) => {
+export const collectInput = (value: string, inputs: Record<string, string>) => {
   const at = value.indexOf('=');
   if (at <= 0) throw new InvalidArgumentError(`expected KEY=VALUE, got "${value}"`);
   return { ...inputs, [value.slice(0, at)]: value.slice(at + 1) };
