@@ -10,12 +10,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { CID } from 'multiformats/cid';
 import { LilypadError } from '../protocol/errors.js';
 import { folderCid } from '../storage/unixfs.js';
 import { checkoutTag, type GitModuleRef, parseGitRef, tagCommit } from './git-source.js';
+import { LILYPAD_TEMPLATE_FILE, lilypadTemplateToManifest } from './lilypad-template.js';
 import { MANIFEST_FILE, type ModuleManifest, readManifest } from './manifest.js';
 import { cachedModule, cacheFolder, checkPin, fetchModule, pinnedModule } from './module-cache.js';
 import { builtinModuleDir, builtinModules } from './registry.js';
@@ -153,6 +154,16 @@ async function resolveCid(cid: CID, options: ResolveOptions): Promise<ResolvedMo
   return moduleAt(dir, id);
 }
 
+/** `github.com/org/lilypad-module-cowsay` → `cowsay`. */
+function moduleNameOf(url: string): string {
+  const name = basename(url)
+    .replace(/\.git$/, '')
+    .replace(/^lilypad-module-/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]/g, '-');
+  return /^[a-z0-9]/.test(name) ? name : `m${name}`;
+}
+
 async function resolveGit(source: GitModuleRef, options: ResolveOptions): Promise<ResolvedModule> {
   const cacheDir = cacheDirOf(options);
   const commit = await tagCommit(source);
@@ -166,7 +177,18 @@ async function resolveGit(source: GitModuleRef, options: ResolveOptions): Promis
   try {
     const checkedOut = await checkoutTag(source, checkout);
     if (!existsSync(join(checkout, MANIFEST_FILE))) {
-      throw new LilypadError(`git ${source.ref}: the repository has no ${MANIFEST_FILE} at its root`);
+      const template = join(checkout, LILYPAD_TEMPLATE_FILE);
+      if (!existsSync(template)) {
+        throw new LilypadError(
+          `git ${source.ref}: the repository has no ${MANIFEST_FILE} (nor ${LILYPAD_TEMPLATE_FILE}) at its root`,
+        );
+      }
+      // A Lilypad module: its template becomes our manifest, written into the module folder (so the CID pins it).
+      const manifest = lilypadTemplateToManifest(await readFile(template, 'utf8'), {
+        name: moduleNameOf(source.url),
+        version: source.tag,
+      });
+      await writeFile(join(checkout, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     }
     const cid = (await folderCid(checkout)).toString();
     await checkPin(cacheDir, source.ref, { cid, commit: checkedOut });

@@ -88,7 +88,7 @@ describe('resolveModule from git', () => {
     git(empty, 'commit', '--quiet', '-m', 'readme');
     git(empty, 'tag', 'v1');
     await expect(resolveModule(`${empty}:v1`, { cacheDir: join(root, 'cache') })).rejects.toThrow(
-      /has no lilypad\.module\.json at its root/,
+      /has no lilypad\.module\.json \(nor lilypad_module\.json\.tmpl\) at its root/,
     );
   }, 60_000);
 });
@@ -139,5 +139,24 @@ describe('resolveModule from the directory and a registry index', () => {
     );
     await writeFile(index, JSON.stringify({ modules: { cowsay: cid } }));
     await expect(resolveModule('horsesay:v1', { index, cacheDir })).rejects.toThrow(/must be name:version/);
+  }, 60_000);
+});
+
+describe('resolveModule of a Lilypad module repository', () => {
+  it('reads lilypad_module.json.tmpl into the manifest of the module folder', async () => {
+    const root = await tempDir();
+    const work = join(root, 'lilypad-module-cowsay');
+    await mkdir(work);
+    await cp(
+      new URL('./fixtures/lilypad/cowsay.json.tmpl', import.meta.url),
+      join(work, 'lilypad_module.json.tmpl'),
+    );
+    git(work, 'init', '--quiet', '-b', 'main');
+    git(work, 'add', '-A');
+    git(work, 'commit', '--quiet', '-m', 'cowsay');
+    git(work, 'tag', 'v0.0.4');
+    const module = await resolveModule(`${work}:v0.0.4`, { cacheDir: join(root, 'cache') });
+    expect(module.manifest).toMatchObject({ name: 'cowsay', version: 'v0.0.4', executor: 'docker' });
+    expect(JSON.parse(await readFile(join(module.dir, MANIFEST_FILE), 'utf8'))).toEqual(module.manifest);
   }, 60_000);
 });
