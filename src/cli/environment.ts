@@ -18,6 +18,8 @@ export const environment = {
   LILYPAD_DATA_DIR: 'where results, network profiles, caches and service state live (default ~/.lilypad)',
   LILYPAD_WEB_SECRET:
     "lilypad web: the secret that encrypts the accounts' wallet keys (default: one made once in the data dir)",
+  LILYPAD_MODULE_INDEX:
+    'a registry index (URL or file) mapping name:version to a CID or git repo:tag, beyond the built-ins',
   LILYPAD_LOG_LEVEL: 'log level of the services: trace, debug, info, warn, error (default info)',
 } as const;
 

@@ -7,6 +7,8 @@ import { registerDeploy } from './commands/deploy.js';
 import { registerDevnet } from './commands/devnet.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerMediator } from './commands/mediator.js';
+import { registerModule } from './commands/module.js';
+import { registerModules } from './commands/modules.js';
 import { registerResourceProvider } from './commands/resource-provider.js';
 import { registerRun } from './commands/run.js';
 import { registerSim } from './commands/sim.js';
@@ -44,6 +46,8 @@ registerDeploy(program);
 registerJobs(program);
 registerSim(program);
 registerWeb(program);
+registerModules(program);
+registerModule(program);
 
 try {
   await program.parseAsync();

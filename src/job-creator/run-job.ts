@@ -7,12 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CID } from 'multiformats/cid';
 import { type Address, formatEther, type Hex, zeroAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { publicClientFor, walletClientFor } from '../chain/clients.js';
 import { accept, challenge } from '../chain/deals.js';
 import { ensureEscrow } from '../chain/escrow.js';
 import type { Executor } from '../executors/executor.js';
+import { importFileInputs } from '../modules/file-inputs.js';
 import { canonicalInputs, validateInputs } from '../modules/inputs.js';
 import { resolveModule } from '../modules/resolve.js';
 import { DealState, dealStateName } from '../protocol/deal-states.js';
@@ -43,8 +45,10 @@ export type RunJobOptions = {
   privateKey: Hex;
   /** Holds `downloaded-files/<result CID>/` and the local block cache. */
   dataDir: string;
-  /** A module reference: `name:version` or a local folder. */
+  /** A module reference (see resolveModule): `name:version`, a folder, `repo:tag` or a CID. */
   module: string;
+  /** The registry index for `name:version` beyond the built-in ones (URL or file). */
+  moduleIndex?: string;
   inputs: Record<string, string>;
   /** The most this job may cost (the payment collateral P), in token units. */
   maxPrice: bigint;
@@ -116,8 +120,15 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const solver = new SolverClient(network.solverUrl, account);
   const blockstore = await openBlockstore(join(dataDir, 'blocks'));
 
-  const module = await resolveModule(options.module);
-  const inputs = validateInputs(module.manifest, options.inputs);
+  const module = await resolveModule(options.module, {
+    cacheDir: join(dataDir, 'modules'),
+    gatewayUrl: network.solverUrl,
+    ...(options.moduleIndex === undefined ? {} : { index: options.moduleIndex }),
+    ...(signal === undefined ? {} : { signal }),
+  });
+  // `@path` file inputs become CIDs here; their blocks go to the directory with the module.
+  const files = await importFileInputs(module.manifest, options.inputs, blockstore);
+  const inputs = validateInputs(module.manifest, files.inputs);
   progress({ type: 'job:module-resolved', module: options.module, cid: module.cid });
 
   const deposit = await ensureEscrow(wallet, publicClient, network, options.maxPrice);
@@ -142,6 +153,11 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     expiry: BigInt(Math.floor(Date.now() / 1000) + (options.offerTtlSeconds ?? 600)),
   };
   const offerId = jobOfferId(network, offer);
+  const publish = async (forDeal: Hex, root: CID) => {
+    if (!(await solver.hasBlock(root.toString()))) {
+      await solver.uploadCar(forDeal, await exportCar(blockstore, root));
+    }
+  };
 
   return new Promise<JobResult>((resolve, reject) => {
     let dealId: Hex | undefined;
@@ -203,6 +219,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
               throw new JobFailedError(`module ${options.module} changed while running`);
             await solver.uploadCar(dealId, await exportCar(blockstore, root));
           }
+          for (const root of files.roots) await publish(dealId, root);
           await solver.signDeal(dealId, await account.signTypedData(dealTypedData(network, deal)));
           return;
         }

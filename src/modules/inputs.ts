@@ -3,6 +3,7 @@
  * offer, and again by the resource provider before it runs anything. Values are strings throughout,
  * because they end up as whole argv elements or environment values.
  */
+import { CID } from 'multiformats/cid';
 import { LilypadError } from '../protocol/errors.js';
 import type { InputSpec, ModuleManifest } from './manifest.js';
 
@@ -42,6 +43,20 @@ function checkValue(name: string, spec: InputSpec, value: string): string {
       }
       // One spelling per number, so equal inputs give equal offers and equal results.
       return number.toString();
+    }
+    case 'file': {
+      // The content itself is checked where it is fetched (verified block by block, maxBytes).
+      let cid: CID;
+      try {
+        cid = CID.parse(value);
+      } catch {
+        fail(
+          name,
+          'type file',
+          `must be the CID of a file or folder (or @path on the command line), got ${JSON.stringify(value)}`,
+        );
+      }
+      return cid.toV1().toString();
     }
     case 'boolean': {
       if (value !== 'true' && value !== 'false') {

@@ -5,6 +5,11 @@
  *
  * Inputs reach a module only as whole argv elements or whole environment values (`{ "input": "Name" }`
  * in `entry.args` / `entry.env`), never spliced into text, so no input value can rewrite the job.
+ * A `file` input's value is the CID of a file or folder in the directory; the module sees it as the
+ * path `/inputs/<Name>` (see file-inputs.ts).
+ *
+ * `lilypad.module.schema.json` at the package root is this schema as JSON Schema, for editors
+ * (`npm run build:schema` writes it; a test keeps it in sync).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,7 +23,9 @@ const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Integer-like keys would be reordered by JavaScript objects, breaking the sorted environment.
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const inputRef = z.strictObject({ input: z.string().regex(INPUT_NAME, 'must be an input name') });
+const inputRef = z
+  .strictObject({ input: z.string().regex(INPUT_NAME, 'must be an input name') })
+  .meta({ description: 'the whole value of an input, never spliced into text' });
 const argument = z.union([z.string(), inputRef]);
 
 /** A file name inside the module folder: relative, no `..`, forward slashes. */
@@ -34,12 +41,15 @@ const nonNegativeInt = z.number().int().nonnegative();
 
 const inputSpec = z
   .strictObject({
-    type: z.enum(['string', 'integer', 'boolean']),
+    type: z.enum(['string', 'integer', 'boolean', 'file']).meta({
+      description: 'file: the CID of a file or folder in the directory, seen by the module as /inputs/<Name>',
+    }),
     default: z.union([z.string(), z.number().int(), z.boolean()]).optional(),
     description: z.string(),
-    maxLength: nonNegativeInt.optional(),
-    min: z.number().int().optional(),
-    max: z.number().int().optional(),
+    maxLength: nonNegativeInt.optional().meta({ description: 'string: the most characters' }),
+    min: z.number().int().optional().meta({ description: 'integer: the least value' }),
+    max: z.number().int().optional().meta({ description: 'integer: the greatest value' }),
+    maxBytes: nonNegativeInt.optional().meta({ description: 'file: the most bytes (all files of a folder)' }),
     pattern: z
       .string()
       .refine((source) => {
@@ -50,11 +60,12 @@ const inputSpec = z
           return false;
         }
       }, 'must be a valid regular expression')
-      .optional(),
+      .optional()
+      .meta({ description: 'string: a regular expression the whole value must match' }),
   })
   .superRefine((spec, ctx) => {
     if (spec.default !== undefined) {
-      const expected = spec.type === 'integer' ? 'number' : spec.type;
+      const expected = spec.type === 'integer' ? 'number' : spec.type === 'file' ? 'string' : spec.type;
       if (typeof spec.default !== expected) {
         ctx.addIssue({ code: 'custom', path: ['default'], message: `must be a ${spec.type}` });
       }
@@ -64,6 +75,9 @@ const inputSpec = z
     }
     if (spec.type !== 'integer' && (spec.min !== undefined || spec.max !== undefined)) {
       ctx.addIssue({ code: 'custom', message: 'min and max apply to integer inputs only' });
+    }
+    if (spec.type !== 'file' && spec.maxBytes !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'maxBytes applies to file inputs only' });
     }
     if (spec.min !== undefined && spec.max !== undefined && spec.min > spec.max) {
       ctx.addIssue({ code: 'custom', path: ['min'], message: 'must not be greater than max' });
@@ -91,6 +105,8 @@ const wasmEntry = z.strictObject({
 });
 
 const dockerEntry = z.strictObject({
+  /** Replaces the image's entrypoint (Docker's Entrypoint); absent: the image's own. */
+  entrypoint: entryArgs.optional(),
   image: z
     .string()
     .regex(DOCKER_IMAGE, 'must be pinned by digest: "sha256:<64 hex>" or "name@sha256:<64 hex>", not a tag'),
@@ -116,21 +132,43 @@ const spec = z.strictObject({
   disk: nonNegativeInt,
 });
 
+/** What the module leaves under /outputs, for people and for tools that show results. */
+const outputSpec = z.strictObject({
+  /** Relative to /outputs. */
+  path: folderFile,
+  description: z.string(),
+});
+
 const common = {
+  /** Where an editor finds the JSON Schema, e.g. "./node_modules/lilypad/lilypad.module.schema.json". */
+  $schema: z.string().optional(),
   name: z.string().regex(NAME, 'must be lower case letters, digits, ".", "_" or "-"'),
   version: z.string().min(1),
   description: z.string(),
   inputs: z.record(z.string().regex(INPUT_NAME, 'must be letters, digits or "_"'), inputSpec),
-  spec,
+  outputs: z
+    .record(z.string().regex(INPUT_NAME, 'must be letters, digits or "_"'), outputSpec)
+    .optional()
+    .meta({ description: 'files the module writes under /outputs (stdout and stderr are always kept)' }),
+  spec: spec.meta({ description: 'the machine the module needs: milli-CPU, GPUs, MB of VRAM, RAM and disk' }),
   timeoutSeconds: z.number().int().positive(),
   /** WASM only: the module's memory limit in 64 KiB pages; the default is `spec.ram`. */
   memoryPages: z.number().int().min(1).max(65_536).optional(),
-  deterministic: z.boolean(),
+  deterministic: z
+    .boolean()
+    .meta({ description: 'same inputs, same output bytes: mediators compare results bit for bit' }),
   /**
    * Not deterministic modules only: how alike (traceSimilarity, 0..1) a mediator's re-run and the provider's
    * trace must be for the result to count as correct. Default: defaults.traceSimilarityThreshold.
    */
-  traceSimilarityThreshold: z.number().min(0).max(1).optional(),
+  traceSimilarityThreshold: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .meta({
+      description: "not deterministic modules: how alike (0..1) a re-run's trace must be to the provider's",
+    }),
 };
 
 /** A manifest is one of two shapes, told apart by `executor`; the entry differs, the rest is common. */
@@ -157,6 +195,11 @@ export const moduleManifestSchema = z
       }
     };
     for (const [i, arg] of manifest.entry.args.entries()) check(arg, ['entry', 'args', i]);
+    if (manifest.executor === 'docker') {
+      for (const [i, arg] of (manifest.entry.entrypoint ?? []).entries()) {
+        check(arg, ['entry', 'entrypoint', i]);
+      }
+    }
     for (const [key, value] of Object.entries(manifest.entry.env ?? {})) check(value, ['entry', 'env', key]);
   });
 
@@ -165,6 +208,14 @@ export type WasmModuleManifest = Extract<ModuleManifest, { executor: 'wasm' }>;
 export type DockerModuleManifest = Extract<ModuleManifest, { executor: 'docker' }>;
 export type InputSpec = ModuleManifest['inputs'][string];
 export type EntryArgument = ModuleManifest['entry']['args'][number];
+
+/** The manifest schema as JSON Schema (draft 2020-12), for editors; refinements are not expressible there. */
+export function manifestJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(moduleManifestSchema, { io: 'input', target: 'draft-2020-12' }),
+    title: 'Lilypad module manifest (lilypad.module.json)',
+  };
+}
 
 /** `entry.args[0]` style: how the CLI and the errors name a field. */
 function fieldPath(path: readonly PropertyKey[]): string {

@@ -1,14 +1,36 @@
 /**
- * Module references → module folders. A reference is `name:version` (the built-in registry), `name`
- * alone (its newest built-in version) or a local folder. The module id is the folder's UnixFS CID.
+ * Module references → module folders. A reference is one of:
+ * - `name:version`: the built-in registry, else the registry index (`index`, LILYPAD_MODULE_INDEX);
+ * - `name` alone: its newest version there;
+ * - a local folder holding lilypad.module.json;
+ * - a git repository and tag, `github.com/org/repo:v1.2.0` (or a URL or a local repository path);
+ * - a bare CID, fetched from the directory and verified block by block.
+ * The module id is the folder's UnixFS CID. What is fetched is cached by CID; a git tag is pinned to
+ * the CID it first resolved to, and a tag moved to other content is a ModuleMovedError.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { CID } from 'multiformats/cid';
 import { LilypadError } from '../protocol/errors.js';
 import { folderCid } from '../storage/unixfs.js';
+import { checkoutTag, type GitModuleRef, parseGitRef, tagCommit } from './git-source.js';
+import { LILYPAD_TEMPLATE_FILE, lilypadTemplateToManifest } from './lilypad-template.js';
 import { MANIFEST_FILE, type ModuleManifest, readManifest } from './manifest.js';
+import { cachedModule, cacheFolder, checkPin, fetchModule, pinnedModule } from './module-cache.js';
 import { builtinModuleDir, builtinModules } from './registry.js';
+import { loadRegistryIndex } from './registry-index.js';
+
+export type ResolveOptions = {
+  /** Where fetched modules are kept by CID and git tags pinned (see module-cache.ts). */
+  cacheDir?: string;
+  /** The registry index: an http(s) URL or a file path. */
+  index?: string;
+  /** The directory to fetch bare CIDs from (a trustless gateway: the solver's URL). */
+  gatewayUrl?: string;
+  signal?: AbortSignal;
+};
 
 export type ResolvedModule = { cid: string; dir: string; manifest: ModuleManifest };
 
@@ -71,10 +93,138 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-function unknownModule(ref: string): LilypadError {
-  return new LilypadError(`unknown module "${ref}" (available modules: ${builtinModules().join(', ')})`, {
-    hint: 'use name:version from the list, or the path of a module folder',
-  });
+function unknownModule(ref: string, options: ResolveOptions): LilypadError {
+  const where = options.index ? ` or in the index ${options.index}` : '';
+  return new LilypadError(
+    `unknown module "${ref}" (available modules: ${builtinModules().join(', ')})${where}`,
+    {
+      hint: 'use name:version from the list, a module folder, github.com/org/repo:tag or a CID',
+    },
+  );
+}
+
+function parseCid(ref: string): CID | undefined {
+  // Shorter strings are names (a CIDv0 has 46 characters, a CIDv1 in base32 59).
+  if (ref.length < 46) return undefined;
+  try {
+    return CID.parse(ref);
+  } catch {
+    return undefined;
+  }
+}
+
+function cacheDirOf(options: ResolveOptions): string {
+  if (options.cacheDir === undefined) {
+    throw new LilypadError('fetching modules needs a cache folder (resolveModule option cacheDir)');
+  }
+  return options.cacheDir;
+}
+
+/** A folder that must be a module: its manifest is valid and a wasm entry exists. */
+async function moduleAt(dir: string, cid?: string): Promise<ResolvedModule> {
+  const manifest = await readManifest(dir);
+  if (manifest.executor === 'wasm' && !existsSync(join(dir, manifest.entry.wasm))) {
+    throw new LilypadError(`module ${dir}: entry.wasm file ${manifest.entry.wasm} does not exist`, {
+      hint: 'build the module first (lilypad module build)',
+    });
+  }
+  return { cid: cid ?? (await moduleCid(dir)), dir, manifest };
+}
+
+async function resolveCid(cid: CID, options: ResolveOptions): Promise<ResolvedModule> {
+  const id = cid.toString();
+  const cacheDir = cacheDirOf(options);
+  let dir = cachedModule(cacheDir, id);
+  if (dir === undefined) {
+    if (options.gatewayUrl === undefined) {
+      throw new LilypadError(
+        `module ${id} is not cached here and no directory is configured to fetch it from`,
+      );
+    }
+    dir = await fetchModule(
+      options.gatewayUrl,
+      id,
+      cacheDir,
+      options.signal ? { signal: options.signal } : {},
+    );
+  }
+  // The cache holds only verified folders under their CID; recomputing it catches local tampering.
+  const actual = await moduleCid(dir);
+  if (actual !== id) throw new LilypadError(`the cached module ${dir} has CID ${actual}, not ${id}`);
+  return moduleAt(dir, id);
+}
+
+/** `github.com/org/lilypad-module-cowsay` → `cowsay`. */
+function moduleNameOf(url: string): string {
+  const name = basename(url)
+    .replace(/\.git$/, '')
+    .replace(/^lilypad-module-/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]/g, '-');
+  return /^[a-z0-9]/.test(name) ? name : `m${name}`;
+}
+
+async function resolveGit(source: GitModuleRef, options: ResolveOptions): Promise<ResolvedModule> {
+  const cacheDir = cacheDirOf(options);
+  const commit = await tagCommit(source);
+  const pinned = await pinnedModule(cacheDir, source.ref);
+  if (pinned && pinned.commit === commit) {
+    const dir = cachedModule(cacheDir, pinned.cid);
+    if (dir) return moduleAt(dir, pinned.cid);
+  }
+  await mkdir(cacheDir, { recursive: true });
+  const checkout = join(cacheDir, `.git-${randomBytes(6).toString('hex')}`);
+  try {
+    const checkedOut = await checkoutTag(source, checkout);
+    if (!existsSync(join(checkout, MANIFEST_FILE))) {
+      const template = join(checkout, LILYPAD_TEMPLATE_FILE);
+      if (!existsSync(template)) {
+        throw new LilypadError(
+          `git ${source.ref}: the repository has no ${MANIFEST_FILE} (nor ${LILYPAD_TEMPLATE_FILE}) at its root`,
+        );
+      }
+      // A Lilypad module: its template becomes our manifest, written into the module folder (so the CID pins it).
+      const manifest = lilypadTemplateToManifest(await readFile(template, 'utf8'), {
+        name: moduleNameOf(source.url),
+        version: source.tag,
+      });
+      await writeFile(join(checkout, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    }
+    const cid = (await folderCid(checkout)).toString();
+    await checkPin(cacheDir, source.ref, { cid, commit: checkedOut });
+    const cached = await cacheFolder(cacheDir, checkout, { move: true });
+    return moduleAt(cached.dir, cached.cid);
+  } finally {
+    await rm(checkout, { recursive: true, force: true });
+  }
+}
+
+/** `name:version` (or `name`, newest) in the registry index, if one is configured and has it. */
+async function resolveFromIndex(ref: string, options: ResolveOptions): Promise<ResolvedModule | undefined> {
+  if (options.index === undefined) return undefined;
+  const { modules } = await loadRegistryIndex(options.index, options.signal);
+  let key: string | undefined = ref.includes(':') ? ref : undefined;
+  if (key === undefined) {
+    key = Object.keys(modules)
+      .filter((name) => name.startsWith(`${ref}:`))
+      .sort((a, b) => compareVersions(a.slice(ref.length + 1), b.slice(ref.length + 1)))
+      .at(-1);
+  }
+  const target = key === undefined || !Object.hasOwn(modules, key) ? undefined : modules[key];
+  if (key === undefined || target === undefined) return undefined;
+  const cid = parseCid(target);
+  const git = parseGitRef(target);
+  if (!cid && !git) {
+    throw new LilypadError(
+      `the module index ${options.index} maps ${key} to "${target}", not a CID or git reference`,
+    );
+  }
+  const module = cid ? await resolveCid(cid, options) : await resolveGit(git as GitModuleRef, options);
+  const named = `${module.manifest.name}:${module.manifest.version}`;
+  if (named !== key) {
+    throw new LilypadError(`the module index ${options.index} maps ${key} to a module that is ${named}`);
+  }
+  return module;
 }
 
 async function resolveBuiltin(ref: string, dir: string): Promise<ResolvedModule> {
@@ -92,20 +242,17 @@ async function resolveBuiltin(ref: string, dir: string): Promise<ResolvedModule>
 }
 
 /** Resolves a module reference to its folder, manifest and CID. */
-export async function resolveModule(ref: string): Promise<ResolvedModule> {
+export async function resolveModule(ref: string, options: ResolveOptions = {}): Promise<ResolvedModule> {
   const builtin = builtinModuleDir(ref);
   if (builtin !== undefined) return resolveBuiltin(ref, builtin);
 
-  if (isDirectory(ref)) {
-    const dir = resolve(ref);
-    const manifest = await readManifest(dir);
-    if (manifest.executor === 'wasm' && !existsSync(join(dir, manifest.entry.wasm))) {
-      throw new LilypadError(`module ${dir}: entry.wasm file ${manifest.entry.wasm} does not exist`, {
-        hint: 'build the module first',
-      });
-    }
-    return { cid: await moduleCid(dir), dir, manifest };
-  }
+  if (isDirectory(ref)) return moduleAt(resolve(ref));
+
+  const cid = parseCid(ref);
+  if (cid) return resolveCid(cid, options);
+
+  const git = parseGitRef(ref);
+  if (git) return resolveGit(git, options);
 
   // A bare name: its newest built-in version.
   if (/^[a-z0-9][a-z0-9._-]*$/.test(ref)) {
@@ -116,8 +263,11 @@ export async function resolveModule(ref: string): Promise<ResolvedModule> {
     if (newest !== undefined) return resolveBuiltin(newest, builtinModuleDir(newest) as string);
   }
 
+  const indexed = await resolveFromIndex(ref, options);
+  if (indexed) return indexed;
+
   if (ref.startsWith('.') || ref.startsWith('/') || (ref.includes('/') && !ref.includes(':'))) {
     throw new LilypadError(`no module folder at ${resolve(ref)}`);
   }
-  throw unknownModule(ref);
+  throw unknownModule(ref, options);
 }

@@ -5,8 +5,7 @@
  * creator's `accept`, or with `timeoutJudge` when the job creator stays silent.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Address, Hex, LocalAccount } from 'viem';
@@ -24,8 +23,10 @@ import { DockerExecutor } from '../executors/docker/docker-executor.js';
 import type { Executor } from '../executors/executor.js';
 import { attachEvidence } from '../executors/re-execution.js';
 import { WasmExecutor } from '../executors/wasm/wasm-executor.js';
+import { fileInputNames, materializeFileInputs } from '../modules/file-inputs.js';
 import { parseCanonicalInputs, validateInputs } from '../modules/inputs.js';
 import { readManifest } from '../modules/manifest.js';
+import { fetchModule } from '../modules/module-cache.js';
 import { DealState } from '../protocol/deal-states.js';
 import { dealDifferences, deriveDeal } from '../protocol/derive-deal.js';
 import {
@@ -44,8 +45,8 @@ import { SolverClient } from '../protocol/solver-client.js';
 import type { SolverEvent } from '../protocol/wire.js';
 import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
 import { exportCar } from '../storage/car.js';
-import { importFolder } from '../storage/unixfs.js';
-import { downloadFolder } from '../storage/verified-fetch.js';
+import { exportPath, importFolder } from '../storage/unixfs.js';
+import { fetchDag } from '../storage/verified-fetch.js';
 
 export type ResourceProviderPricing = {
   fixedPrice: bigint;
@@ -233,9 +234,22 @@ export class ResourceProvider {
     const status = await dealStatus(this.#public, this.#options.network, dealId);
     if (status.state !== DealState.Agreed) return;
     this.#solver.markRunning(dealId).catch(() => {}); // progress only; the chain is the record
-    const moduleDir = await this.#ensureModule(jobOffer.module);
+    const moduleDir = await fetchModule(
+      this.#options.network.solverUrl,
+      jobOffer.module,
+      join(this.#options.dataDir, 'modules'),
+    );
     const manifest = await readManifest(moduleDir);
-    const inputs = validateInputs(manifest, parseCanonicalInputs(jobOffer.inputs));
+    const validated = validateInputs(manifest, parseCanonicalInputs(jobOffer.inputs));
+    const inputsDir = join(this.#options.dataDir, 'inputs', dealId);
+    await rm(inputsDir, { recursive: true, force: true });
+    const hasFiles = fileInputNames(manifest).length > 0;
+    if (hasFiles) await mkdir(inputsDir, { recursive: true });
+    // File inputs come from the directory, verified block by block, like the module.
+    const inputs = await materializeFileInputs(manifest, validated, inputsDir, async (cid, target) => {
+      await fetchDag(this.#options.network.solverUrl, cid, this.#blockstore);
+      await exportPath(this.#blockstore, cid, target);
+    });
     const bundleDir = join(this.#options.dataDir, 'results', dealId);
     await rm(bundleDir, { recursive: true, force: true });
     const instructions = instructionBudget(deal);
@@ -243,6 +257,7 @@ export class ResourceProvider {
       moduleDir,
       manifest,
       inputs,
+      ...(hasFiles ? { inputsDir } : {}),
       seed: dealId,
       bundleDir,
       limits: {
@@ -280,16 +295,6 @@ export class ResourceProvider {
       this.#executors[kind] = executor;
     }
     return executor;
-  }
-
-  /** Fetches a module by CID from the directory once, verifying every block, and keeps it. */
-  async #ensureModule(cid: string): Promise<string> {
-    const dir = join(this.#options.dataDir, 'modules', cid);
-    if (existsSync(dir)) return dir;
-    const partial = `${dir}.partial-${randomBytes(4).toString('hex')}`;
-    await downloadFolder(this.#options.network.solverUrl, cid, this.#blockstore, partial);
-    await rename(partial, dir);
-    return dir;
   }
 
   /** Silence is acceptance: once the judging window has passed, the provider settles the deal itself. */

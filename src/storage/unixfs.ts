@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BlackHoleBlockstore } from 'blockstore-core/black-hole';
@@ -117,6 +117,14 @@ export async function importBytes(blockstore: Pick<Blockstore, 'put'>, bytes: Ui
   return cid;
 }
 
+/** Imports a file (as importBytes) or a folder (as importFolder). */
+export async function importPath(blockstore: Pick<Blockstore, 'put'>, path: string): Promise<CID> {
+  const info = await stat(path);
+  if (info.isDirectory()) return importFolder(blockstore, path);
+  if (!info.isFile()) throw new LilypadError(`${path} is neither a file nor a folder`);
+  return importBytes(blockstore, await readFile(path));
+}
+
 /** The CID a folder would have, without keeping any block (the id of a module folder). */
 export async function folderCid(dir: string): Promise<CID> {
   return await importFolder(new BlackHoleBlockstore(), dir);
@@ -159,6 +167,16 @@ async function writeEntry(
     default:
       throw new LilypadError(`${entry.cid} is a ${entry.type} node, not a UnixFS file or folder`);
   }
+}
+
+/** Writes the UnixFS file or folder `cid` at `target`, which must not exist yet. */
+export async function exportPath(
+  blockstore: Blockstore,
+  cid: CID,
+  target: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
+  await writeEntry(blockstore, await exporter(cid, blockstore, options), target, options);
 }
 
 /**

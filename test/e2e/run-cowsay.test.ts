@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { devAccounts } from '../../src/chain/dev-accounts.js';
 import { type DevnetState, readDevnetState } from '../../src/devnet/state-file.js';
 import { defaults } from '../../src/protocol/defaults.js';
 import { folderCid } from '../../src/storage/unixfs.js';
+import { compileAssemblyScriptFile } from '../executors/assemblyscript.js';
 import { MOO_STDOUT } from '../fixtures/cow.js';
 import { runCli, startCli, stopCli } from './cli.js';
 
@@ -144,6 +145,36 @@ describe('lilypad run against a running devnet', () => {
     expect(run.stdout).toContain(COW_SAYING_MOO);
     expect(run.stdout).toMatch(new RegExp(`Result: ${join(dataDir, 'downloaded-files')}/b[a-z2-7]+/`));
   });
+
+  it('sends a file input as a CID through the directory: the module reads it at /inputs/<Name>', async () => {
+    // The executors' compliance module in "copy" mode copies every file of /inputs to /outputs.
+    const moduleDir = join(dataDir, 'copy-module');
+    await mkdir(moduleDir);
+    await writeFile(join(moduleDir, 'copy.wasm'), await compileAssemblyScriptFile('compliance.as'));
+    await writeFile(
+      join(moduleDir, 'lilypad.module.json'),
+      JSON.stringify({
+        name: 'copy',
+        version: 'v1',
+        description: 'copies its input file to its outputs',
+        executor: 'wasm',
+        entry: { wasm: 'copy.wasm', args: ['copy', { input: 'Image' }] },
+        inputs: { Image: { type: 'file', description: 'any file', maxBytes: 1_000_000 } },
+        spec: { cpu: 100, gpu: 0, gpuVram: 0, ram: 16, disk: 4 },
+        timeoutSeconds: 30,
+        deterministic: true,
+      }),
+    );
+    const image = join(dataDir, 'photo.png');
+    const bytes = new Uint8Array(300_000).map((_, i) => (i * 7) % 251); // several UnixFS chunks
+    await writeFile(image, bytes);
+    const run = await runCli(['run', moduleDir, '-i', `Image=@${image}`, '--json'], {
+      LILYPAD_DATA_DIR: dataDir,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const { resultDir } = JSON.parse(run.stdout) as { resultDir: string };
+    expect(new Uint8Array(await readFile(join(resultDir, 'outputs', 'Image')))).toEqual(bytes);
+  }, 120_000);
 
   it('refuses an input the module does not have, naming it, before anything is signed', async () => {
     const run = await runCli(['run', 'cowsay:v0.0.1', '-i', 'Mesage=moo'], { LILYPAD_DATA_DIR: dataDir });

@@ -7,7 +7,7 @@ import { parseInputPairs } from '../../modules/inputs.js';
 import { defaults } from '../../protocol/defaults.js';
 import { LilypadError } from '../../protocol/errors.js';
 import { addressSchema, parseWire } from '../../protocol/wire.js';
-import { dataDir, environmentHelp } from '../environment.js';
+import { dataDir, env, environmentHelp } from '../environment.js';
 import { createLogger } from '../logger.js';
 import { networkForRun, networkOption } from '../network.js';
 import { describeProgress, progressPrinter } from '../progress-printer.js';
@@ -22,9 +22,10 @@ type RunFlags = {
   timeout: number;
   check: ResultCheck;
   json: boolean;
+  moduleIndex?: string;
 };
 
-const collectInput = (value: string, inputs: Record<string, string>) => {
+export const collectInput = (value: string, inputs: Record<string, string>) => {
   try {
     return { ...inputs, ...parseInputPairs([value]) };
   } catch (error) {
@@ -50,6 +51,12 @@ const parseSeconds = (value: string) => {
   return seconds;
 };
 
+/** `--module-index`, else LILYPAD_MODULE_INDEX, as a RunJobOptions/ResolveOptions fragment. */
+export function moduleIndexOption(flag: string | undefined): { moduleIndex?: string } {
+  const index = flag ?? env('LILYPAD_MODULE_INDEX');
+  return index === undefined ? {} : { moduleIndex: index };
+}
+
 export function registerRun(program: Command): void {
   program
     .command('run')
@@ -57,15 +64,22 @@ export function registerRun(program: Command): void {
     .description(
       'Run MODULE as a job creator: sign a job offer, follow the deal, download the result verifying ' +
         'every block against its CID, accept it on-chain, and print where the result is.\n\n' +
-        'MODULE is a name:version from the built-in registry (e.g. cowsay:v0.0.1) or a module folder. ' +
+        'MODULE is a name:version from the built-in registry (e.g. cowsay:v0.0.1) or a registry ' +
+        'index, a module folder, a git repository and tag (github.com/org/repo:v1.2.0) or a CID. ' +
         'The network is --network NAME (a profile written by `lilypad deploy`), or the ' +
         'one configured in the environment. With none, lilypad uses a `lilypad devnet` ' +
         'running with the same data dir, or else starts an embedded local network for ' +
         'this run and stops it after.',
     )
-    .argument('<module>', 'module reference: name:version or a folder holding lilypad.module.json')
+    .argument('<module>', 'module reference: name:version, a folder, repo:tag or a CID')
     .addOption(networkOption())
-    .option('-i, --input <KEY=VALUE>', 'an input of the module (repeat for several)', collectInput, {})
+    .option(
+      '-i, --input <KEY=VALUE>',
+      'an input of the module (repeat for several); KEY=@path sends a file or folder',
+      collectInput,
+      {},
+    )
+    .option('--module-index <url|file>', 'registry index for name:version (default $LILYPAD_MODULE_INDEX)')
     .addOption(
       new Option('--max-price <LP>', 'the most this job may cost, in LP (locked until the job settles)')
         .argParser(parseLP)
@@ -111,6 +125,7 @@ Examples:
   $ lilypad run cowsay:v0.0.1 -i Message="moo" --check local
   $ lilypad run cowsay:v0.0.1 -i Message="moo" --check p=0.1
   $ lilypad run ./modules/my-module -i Width=80 --max-price 2
+  $ lilypad run github.com/org/resize:v1.2.0 -i Image=@photo.png
   $ lilypad run cowsay:v0.0.1 -i Message="moo" --network testnet
 `,
     )
@@ -148,6 +163,7 @@ async function runCommand(module: string, flags: RunFlags): Promise<void> {
       privateKey: run.privateKey,
       dataDir: dir,
       module,
+      ...moduleIndexOption(flags.moduleIndex),
       inputs: flags.input,
       maxPrice: flags.maxPrice,
       mediationFee: defaults.mediationFee,

@@ -116,6 +116,13 @@ export function containerConfig(plan: ContainerPlan): ContainerCreateBody {
   const deviceRequests = gpuDeviceRequests(manifest.spec);
   return {
     Image: plan.imageId,
+    ...(manifest.entry.entrypoint === undefined
+      ? {}
+      : {
+          Entrypoint: manifest.entry.entrypoint.map((arg, i) =>
+            argumentValue(arg, plan.inputs, `entry.entrypoint[${i}]`),
+          ),
+        }),
     Cmd: containerCommand(manifest, plan.inputs),
     Env: containerEnv(manifest, plan.inputs),
     User: manifest.entry.user ?? DEFAULT_USER,
