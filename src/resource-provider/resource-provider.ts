@@ -1,15 +1,20 @@
 /**
- * `lilypad resource-provider`: keeps signed resource offers open at the solver, signs the deals the
- * solver proposes for them (after re-deriving each deal from its own offer), runs the job, publishes
- * the result bundle to the directory, submits the result on-chain and collects payment: on the job
- * creator's `accept`, or with `timeoutJudge` when the job creator stays silent.
+ * `lilypad resource-provider`: keeps signed resource offers open at the solver (one per slot: a job it can
+ * run at the same time as the others), signs the deals the solver proposes for them (after re-deriving each
+ * deal from its own offer, and only while it has a free slot), runs the job, publishes the result bundle to
+ * the directory, submits the result on-chain and collects payment: on the job creator's `accept`, or with
+ * `timeoutJudgeMany` when the job creator stays silent.
+ *
+ * Every step of every deal is committed to the state store (state-store.ts) before the next one starts, and
+ * each deal is moved on by one function, `#advance`, that reads where the chain and the store say the deal
+ * is: after a crash or a SIGKILL at any step, the restarted provider re-runs a job that was running, uploads
+ * and submits a result that was not submitted, and settles a deal whose judging window has passed.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CID } from 'multiformats/cid';
 import type { Logger } from 'pino';
-import type { Address, Hex, LocalAccount } from 'viem';
+import { type Address, formatEther, type Hex, type LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   type LilypadPublicClient,
@@ -17,22 +22,16 @@ import {
   publicClientFor,
   walletClientFor,
 } from '../chain/clients.js';
-import { dealStatus, submitResult, timeoutJudge } from '../chain/deals.js';
+import { type DealStatus, dealStatus, escrowBalance, submitResult } from '../chain/deals.js';
 import { ensureEscrow } from '../chain/escrow.js';
-import { DockerExecutor } from '../executors/docker/docker-executor.js';
 import type { Executor } from '../executors/executor.js';
-import { WasmExecutor } from '../executors/wasm/wasm-executor.js';
-import { parseCanonicalInputs, validateInputs } from '../modules/inputs.js';
-import { readManifest } from '../modules/manifest.js';
-import { DealState } from '../protocol/deal-states.js';
+import { DealState, dealStateName, isFinal } from '../protocol/deal-states.js';
+import { defaults } from '../protocol/defaults.js';
 import { dealDifferences, deriveDeal } from '../protocol/derive-deal.js';
 import {
-  type Deal,
   dealTypedData,
-  type JobOffer,
   jobOfferId,
   type MachineSpec,
-  type ResourceOffer,
   resourceOfferId,
   resourceOfferTypedData,
 } from '../protocol/eip712.js';
@@ -41,121 +40,187 @@ import { SolverClient } from '../protocol/solver-client.js';
 import type { SolverEvent } from '../protocol/wire.js';
 import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
 import { exportCar } from '../storage/car.js';
-import { importFolder } from '../storage/unixfs.js';
-import { downloadFolder } from '../storage/verified-fetch.js';
+import { describeSlots, type Machine, slotsFor } from './capacity.js';
+import { JobRunner } from './job-runner.js';
+import { type ProviderGauges, startMetricsServer } from './metrics.js';
+import { OfferKeeper, type OfferTerms } from './offer-keeper.js';
+import { collateralNeeded, type ResourceProviderPricing } from './pricing.js';
+import { JudgeSettler } from './settlement.js';
+import { type DealStep, ProviderStore, type StoredProviderDeal } from './state-store.js';
 
-export type ResourceProviderPricing = {
-  fixedPrice: bigint;
-  pricePerInstruction: bigint;
-  timeoutCollateral: bigint;
-  resultsCollateralMultipleBps: number;
-};
+export { instructionBudget, type ResourceProviderPricing } from './pricing.js';
 
 export type ResourceProviderOptions = {
   network: NetworkConfig;
   privateKey: Hex;
   dataDir: string;
   logger: Logger;
+  /** What one job is offered: each open offer is for a job of this size. */
   spec: MachineSpec;
   pricing: ResourceProviderPricing;
   mediators: Address[];
-  /** Jobs run at once: one open resource offer each. */
+  /** Jobs run at once: one open resource offer each. With `machine`, at most as many as fit on it. */
   slots?: number;
+  /** The whole machine (capacity.ts probeMachine): the slots never ask more of it than it has. */
+  machine?: Machine;
   /** Module CIDs this provider will run; empty for any. */
   modules?: string[];
+  /** Prices for particular modules, by CID: each gets offers of its own that name it alone. */
+  modulePricing?: Record<string, ResourceProviderPricing>;
   offerTtlSeconds?: number;
   /** Executors by the manifest's `executor`; any not given is created on its first job. */
   executors?: Partial<Record<Executor['kind'], Executor>>;
+  /** Serve Prometheus text on GET /metrics at this port (0: any free port; see `metricsPort`). */
+  metricsPort?: number;
+  /** The mediation fee the results collateral estimate of `collateralNeeded` uses as its floor. */
+  mediationFee?: bigint;
 };
 
-const EXECUTORS: Record<Executor['kind'], () => Executor> = {
-  wasm: () => new WasmExecutor(),
-  // Created only when a container job comes: a provider without Docker still runs WASM jobs.
-  docker: () => new DockerExecutor(),
-};
-
-type DealJob = { deal: Deal; jobOffer: JobOffer };
-
-/**
- * The most instructions the job creator pays for: (P - fixed price) / price per instruction. Past it
- * the cost is capped at P, so the provider would work for nothing; none when instructions are free.
- */
-export function instructionBudget(
-  deal: Pick<Deal, 'fixedPrice' | 'pricePerInstruction' | 'paymentCollateral'>,
-): bigint | undefined {
-  if (deal.pricePerInstruction === 0n) return undefined;
-  const paid = deal.paymentCollateral - deal.fixedPrice;
-  return paid > 0n ? paid / deal.pricePerInstruction : 0n;
-}
+const PAID = new Set<number>([DealState.Accepted, DealState.MediationAccepted]);
+const short = (id: Hex) => `${id.slice(0, 10)}…`;
 
 export class ResourceProvider {
   readonly account: LocalAccount;
   readonly #options: ResourceProviderOptions;
   readonly #log: Logger;
-  readonly #executors: Partial<Record<Executor['kind'], Executor>>;
   readonly #solver: SolverClient;
+  readonly slots: number;
   #public!: LilypadPublicClient;
   #wallet!: LilypadWalletClient;
   #blockstore!: Blockstore;
+  #store!: ProviderStore;
+  #runner!: JobRunner;
+  #settler!: JudgeSettler;
+  #offers!: OfferKeeper;
+  #metrics: { port: number; close(): Promise<void> } | undefined;
   #subscription: { close(): void } | undefined;
-  readonly #offers = new Map<Hex, ResourceOffer>();
-  readonly #proposals = new Map<Hex, DealJob>();
-  /** Deals this process has started on, so a replayed event does not run a job twice. */
-  readonly #started = new Set<Hex>();
-  readonly #judgeTimers = new Map<Hex, NodeJS.Timeout>();
+  readonly #advancing = new Map<Hex, Promise<void>>();
+  readonly #again = new Set<Hex>();
   readonly #work = new Set<Promise<unknown>>();
+  #depositCheckedAt = 0;
+  #stopped = false;
 
   constructor(options: ResourceProviderOptions) {
     this.#options = options;
     this.#log = options.logger;
     this.account = privateKeyToAccount(options.privateKey);
-    this.#executors = { ...options.executors };
     this.#solver = new SolverClient(options.network.solverUrl, this.account);
+    const requested = options.slots ?? (options.machine ? Number.POSITIVE_INFINITY : 1);
+    const fit = options.machine ? slotsFor(options.machine, options.spec).slots : Number.POSITIVE_INFINITY;
+    this.slots = Math.min(requested, fit);
+    if (!Number.isFinite(this.slots)) this.slots = 1;
   }
 
   get address(): Address {
     return this.account.address;
   }
 
+  /** The port of the metrics endpoint, once started with `metricsPort`. */
+  get metricsPort(): number | undefined {
+    return this.#metrics?.port;
+  }
+
   async start(): Promise<void> {
-    const { network, dataDir, pricing } = this.#options;
+    const { network, dataDir, machine, spec } = this.#options;
+    if (this.slots < 1) {
+      throw new Error(
+        `this machine cannot run one job of the offered spec: ${describeSlots(machine as Machine, spec, slotsFor(machine as Machine, spec))}`,
+      );
+    }
     await mkdir(join(dataDir, 'modules'), { recursive: true });
     await mkdir(join(dataDir, 'results'), { recursive: true });
     this.#blockstore = await openBlockstore(join(dataDir, 'blocks'));
+    this.#store = new ProviderStore(join(dataDir, 'state.sqlite'));
     this.#public = publicClientFor(network.rpcUrl, network.chainId);
     this.#wallet = walletClientFor(network.rpcUrl, network.chainId, this.#options.privateKey);
-    const slots = this.#options.slots ?? 1;
-    // Enough free balance for every slot's timeout collateral and a results collateral of the same size.
-    await ensureEscrow(this.#wallet, this.#public, network, BigInt(slots) * pricing.timeoutCollateral * 2n);
+    this.#runner = new JobRunner({
+      dataDir,
+      solverUrl: network.solverUrl,
+      blockstore: this.#blockstore,
+      executors: this.#options.executors,
+    });
+    this.#settler = new JudgeSettler({
+      wallet: this.#wallet,
+      client: this.#public,
+      network,
+      logger: this.#log,
+      onSettled: (ids) => {
+        for (const id of ids) this.#advance(id);
+      },
+    });
+    this.#offers = new OfferKeeper({
+      solver: this.#solver,
+      store: this.#store,
+      logger: this.#log,
+      slots: this.slots,
+      ttlSeconds: this.#options.offerTtlSeconds ?? 24 * 3600,
+      groups: this.#offerGroups(),
+      terms: (group) => this.#offerTerms(group),
+      sign: (offer) => this.account.signTypedData(resourceOfferTypedData(network, offer)),
+      idOf: (offer) => resourceOfferId(network, offer),
+    });
+    // Enough free balance for the collateral of every slot.
+    await ensureEscrow(this.#wallet, this.#public, network, this.#collateralNeeded());
     // The first job should not pay for starting a worker thread.
-    await this.#executorFor('wasm').warmUp?.();
+    await this.#runner.executorFor('wasm').warmUp?.();
     this.#subscription = await this.#solver.subscribe((event) => this.#onEvent(event));
-    for (let slot = 0; slot < slots; slot++) await this.#postOffer();
-    this.#log.info({ address: this.address, slots }, 'resource provider started');
+    for (const deal of this.#store.openDeals()) this.#advance(deal.id);
+    await this.#offers.start();
+    if (this.#options.metricsPort !== undefined) {
+      this.#metrics = await startMetricsServer(this.#options.metricsPort, () => this.gauges());
+    }
+    this.#log.info(
+      {
+        address: this.address,
+        slots: this.slots,
+        ...(machine ? { capacity: describeSlots(machine, spec, slotsFor(machine, spec)) } : {}),
+        metricsPort: this.#metrics?.port,
+      },
+      'resource provider started',
+    );
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#subscription?.close();
-    for (const timer of this.#judgeTimers.values()) clearTimeout(timer);
+    await this.#offers?.stop();
+    await this.#settler?.stop();
     await Promise.allSettled([...this.#work]);
+    await this.#metrics?.close();
+    this.#store?.close();
   }
 
-  async #postOffer(): Promise<Hex> {
-    const { network, spec, pricing, mediators } = this.#options;
-    const offer: ResourceOffer = {
+  /** The operator's figures, as `status` and the metrics endpoint show them. */
+  gauges(): ProviderGauges {
+    return { ...this.#store.figures(), slots: this.slots, openOffers: this.#offers.count };
+  }
+
+  #offerGroups(): { pricing: ResourceProviderPricing; modules: string[] }[] {
+    const { pricing, modules = [], modulePricing = {} } = this.#options;
+    return [
+      { pricing, modules },
+      ...Object.entries(modulePricing).map(([cid, price]) => ({ pricing: price, modules: [cid] })),
+    ];
+  }
+
+  #offerTerms(group: { pricing: ResourceProviderPricing; modules: string[] }): OfferTerms {
+    const { network, spec, mediators } = this.#options;
+    return {
       resourceProvider: this.address,
       solver: network.solver,
       spec,
-      ...pricing,
+      ...group.pricing,
       mediators,
-      modules: this.#options.modules ?? [],
-      nonce: BigInt(`0x${randomBytes(8).toString('hex')}`),
-      expiry: BigInt(Math.floor(Date.now() / 1000) + (this.#options.offerTtlSeconds ?? 24 * 3600)),
+      modules: group.modules,
     };
-    const signature = await this.account.signTypedData(resourceOfferTypedData(network, offer));
-    const { id } = await this.#solver.postResourceOffer({ offer, signature });
-    this.#offers.set(id, offer);
-    return id;
+  }
+
+  #collateralNeeded(): bigint {
+    const busy = this.#store.busySlots();
+    return collateralNeeded(this.#options.pricing, this.#options.mediationFee ?? defaults.mediationFee, {
+      free: Math.max(0, this.slots - busy),
+      busy,
+    });
   }
 
   #track<T>(work: Promise<T>): void {
@@ -166,6 +231,7 @@ export class ResourceProvider {
   }
 
   #onEvent(event: SolverEvent): void {
+    if (this.#stopped) return;
     switch (event.type) {
       case 'deal:proposed':
         if (event.deal.resourceProvider.toLowerCase() === this.address.toLowerCase()) {
@@ -174,33 +240,30 @@ export class ResourceProvider {
         return;
       case 'deal:agreed':
       case 'deal:running':
-        if (!this.#started.has(event.dealId)) this.#track(this.#runDeal(event.dealId));
-        return;
       case 'deal:results-submitted':
-        this.#track(this.#armJudgeTimeout(event.dealId));
-        return;
       case 'deal:settled':
-        clearTimeout(this.#judgeTimers.get(event.dealId));
-        this.#judgeTimers.delete(event.dealId);
-        this.#proposals.delete(event.dealId);
-        this.#log.info({ dealId: event.dealId, state: event.state }, 'deal settled');
+      case 'deal:cancelled':
+        if (this.#store.getDeal(event.dealId)) this.#advance(event.dealId);
         return;
       default:
         return;
     }
   }
 
-  /** Signs a proposed deal only if it is exactly the deal derived from one of this provider's offers. */
+  /**
+   * Signs a proposed deal only if it is exactly the deal derived from one of this provider's offers, and only
+   * while a slot is free: the check and the record are one synchronous step, so two proposals arriving
+   * together cannot both take the last slot.
+   */
   async #signProposal(event: Extract<SolverEvent, { type: 'deal:proposed' }>): Promise<void> {
     const { network } = this.#options;
     const offer = event.resourceOffer.offer;
-    const offerId = resourceOfferId(network, offer);
     if (offer.resourceProvider.toLowerCase() !== this.address.toLowerCase()) return;
     const expected = deriveDeal({
       jobOffer: event.jobOffer.offer,
       jobOfferId: jobOfferId(network, event.jobOffer.offer),
       resourceOffer: offer,
-      resourceOfferId: offerId,
+      resourceOfferId: resourceOfferId(network, offer),
     });
     const differences = dealDifferences(expected, event.deal);
     if (differences.length > 0) {
@@ -210,114 +273,143 @@ export class ResourceProvider {
       );
       return;
     }
-    this.#proposals.set(event.dealId, { deal: event.deal, jobOffer: event.jobOffer.offer });
+    if (!this.#store.getDeal(event.dealId)) {
+      const busy = this.#store.busySlots();
+      if (busy >= this.slots) {
+        this.#log.warn(
+          { dealId: event.dealId, busy, slots: this.slots },
+          'refusing a proposed deal: every slot is busy',
+        );
+        this.#offers.lost(event.deal.resourceOffer);
+        return;
+      }
+      this.#store.addDeal(event.dealId, event.deal, event.jobOffer.offer);
+      this.#logStep(event.dealId, 'signed', { module: event.jobOffer.offer.module });
+    }
     const signature = await this.account.signTypedData(dealTypedData(network, event.deal));
     await this.#solver.signDeal(event.dealId, signature);
   }
 
-  async #dealJob(dealId: Hex): Promise<DealJob> {
-    const known = this.#proposals.get(dealId);
-    if (known) return known;
-    // After a restart the proposal is gone from memory: the solver still has the deal and the offer.
-    const { deal } = await this.#solver.getDeal(dealId);
-    const { offer } = await this.#solver.getJobOffer(deal.jobOffer);
-    if (jobOfferId(this.#options.network, offer) !== deal.jobOffer) {
-      throw new Error(`the solver returned a job offer that does not match deal ${dealId}`);
+  /** Moves a deal on from where it is; one at a time per deal, and once more if asked while it ran. */
+  #advance(id: Hex): void {
+    if (this.#stopped) return;
+    if (this.#advancing.has(id)) {
+      this.#again.add(id);
+      return;
     }
-    const job = { deal, jobOffer: offer };
-    this.#proposals.set(dealId, job);
-    return job;
+    const work = this.#advanceOnce(id).finally(() => {
+      this.#advancing.delete(id);
+      if (this.#again.delete(id)) this.#advance(id);
+    });
+    this.#advancing.set(id, work);
+    this.#track(work);
   }
 
-  async #runDeal(dealId: Hex): Promise<void> {
-    this.#started.add(dealId);
-    const { deal, jobOffer } = await this.#dealJob(dealId);
-    const status = await dealStatus(this.#public, this.#options.network, dealId);
-    if (status.state !== DealState.Agreed) return;
-    this.#solver.markRunning(dealId).catch(() => {}); // progress only; the chain is the record
-    const moduleDir = await this.#ensureModule(jobOffer.module);
-    const manifest = await readManifest(moduleDir);
-    const inputs = validateInputs(manifest, parseCanonicalInputs(jobOffer.inputs));
-    const bundleDir = join(this.#options.dataDir, 'results', dealId);
-    await rm(bundleDir, { recursive: true, force: true });
-    const instructions = instructionBudget(deal);
-    const result = await this.#executorFor(manifest.executor).run({
-      moduleDir,
-      manifest,
-      inputs,
-      seed: dealId,
-      bundleDir,
-      limits: {
-        wallTimeMs: manifest.timeoutSeconds * 1000,
-        ...(instructions === undefined ? {} : { instructions }),
-      },
+  async #advanceOnce(id: Hex): Promise<void> {
+    let stored = this.#store.getDeal(id);
+    if (!stored || stored.step === 'settled') return;
+    const status = await dealStatus(this.#public, this.#options.network, id);
+    if (isFinal(status.state)) return this.#settled(stored, status);
+    if (status.state === DealState.None) {
+      // Never agreed: the solver cancels a proposal that was not signed by both in time.
+      const view = await this.#solver.getDeal(id).catch(() => undefined);
+      if (view?.status === 'cancelled') this.#settled(stored, status);
+      return;
+    }
+    if (status.state === DealState.Agreed) {
+      if (stored.step === 'signed' || stored.step === 'running') {
+        stored = await this.#run(stored);
+        // A slot is free again: replace any offer lost while every slot was busy.
+        this.#track(this.#offers.maintain());
+      }
+      if (stored.step === 'ran') stored = await this.#upload(stored);
+      if (stored.step === 'uploaded') await this.#submit(stored);
+      return;
+    }
+    // ResultsSubmitted, or Challenged (the mediators decide; the settled event comes): waiting to be paid.
+    if (stored.step !== 'submitted') {
+      this.#store.update(id, { step: 'submitted', cost: status.cost, resultsAt: status.resultsAt });
+      this.#logStep(id, 'submitted', { cost: formatEther(status.cost) });
+    }
+    if (status.state === DealState.ResultsSubmitted)
+      this.#settler.schedule(id, stored.deal, status.resultsAt);
+    else this.#settler.forget(id);
+  }
+
+  async #run(stored: StoredProviderDeal): Promise<StoredProviderDeal> {
+    const { id, deal, jobOffer } = stored;
+    this.#store.update(id, { step: 'running' });
+    this.#logStep(id, 'running', { rerun: stored.step === 'running' });
+    this.#solver.markRunning(id).catch(() => {}); // progress only; the chain is the record
+    const { result, cid, module } = await this.#runner.run(id, deal, jobOffer);
+    this.#store.update(id, {
+      step: 'ran',
+      resultCID: cid.toString(),
+      instructionCount: result.instructionCount,
     });
-    const { instructionCount, wallTimeMs, memoryPeakBytes } = result.trace;
-    this.#log.info(
-      {
-        dealId,
-        status: result.status,
-        exitCode: result.exitCode,
-        instructionCount: instructionCount?.toString(),
-        wallTimeMs,
-        memoryPeakBytes,
-      },
-      'job ran',
-    );
-    const cid = await importFolder(this.#blockstore, bundleDir);
-    await this.#solver.uploadCar(dealId, await exportCar(this.#blockstore, cid));
-    const { hash } = await submitResult(
+    this.#logStep(id, 'ran', {
+      module,
+      status: result.status,
+      exitCode: result.exitCode,
+      instructionCount: result.instructionCount.toString(),
+      wallTimeMs: result.trace.wallTimeMs,
+      memoryPeakBytes: result.trace.memoryPeakBytes,
+    });
+    return this.#store.getDeal(id) as StoredProviderDeal;
+  }
+
+  async #upload(stored: StoredProviderDeal): Promise<StoredProviderDeal> {
+    const cid = CID.parse(stored.resultCID as string);
+    await this.#solver.uploadCar(stored.id, await exportCar(this.#blockstore, cid));
+    this.#store.update(stored.id, { step: 'uploaded' });
+    this.#logStep(stored.id, 'uploaded', { resultCID: stored.resultCID });
+    return { ...stored, step: 'uploaded' };
+  }
+
+  async #submit(stored: StoredProviderDeal): Promise<void> {
+    const cid = CID.parse(stored.resultCID as string);
+    const { hash, cost } = await submitResult(
       this.#wallet,
       this.#options.network,
-      deal,
+      stored.deal,
       cid.bytes,
-      result.instructionCount,
+      stored.instructionCount ?? 0n,
     );
-    this.#log.info({ dealId, resultCID: cid.toString(), tx: hash }, 'result submitted');
+    const status = await dealStatus(this.#public, this.#options.network, stored.id);
+    this.#store.update(stored.id, { step: 'submitted', cost, resultsAt: status.resultsAt });
+    this.#logStep(stored.id, 'submitted', { tx: hash, cost: formatEther(cost) });
+    this.#settler.schedule(stored.id, stored.deal, status.resultsAt);
+    this.#checkDeposit();
   }
 
-  #executorFor(kind: Executor['kind']): Executor {
-    let executor = this.#executors[kind];
-    if (!executor) {
-      executor = EXECUTORS[kind]();
-      this.#executors[kind] = executor;
-    }
-    return executor;
+  #settled(stored: StoredProviderDeal, status: DealStatus): void {
+    const earned = PAID.has(status.state) ? status.cost : 0n;
+    this.#store.update(stored.id, { step: 'settled', chainState: status.state, earned });
+    this.#settler.forget(stored.id);
+    this.#logStep(stored.id, 'settled', { state: dealStateName(status.state), earned: formatEther(earned) });
+    this.#checkDeposit();
   }
 
-  /** Fetches a module by CID from the directory once, verifying every block, and keeps it. */
-  async #ensureModule(cid: string): Promise<string> {
-    const dir = join(this.#options.dataDir, 'modules', cid);
-    if (existsSync(dir)) return dir;
-    const partial = `${dir}.partial-${randomBytes(4).toString('hex')}`;
-    await downloadFolder(this.#options.network.solverUrl, cid, this.#blockstore, partial);
-    await rename(partial, dir);
-    return dir;
+  /** One status line per deal step: what an operator follows in the log. */
+  #logStep(id: Hex, step: DealStep, fields: Record<string, unknown> = {}): void {
+    this.#log.info({ dealId: id, step, ...fields }, `deal ${short(id)} ${step}`);
   }
 
-  /** Silence is acceptance: once the judging window has passed, the provider settles the deal itself. */
-  async #armJudgeTimeout(dealId: Hex): Promise<void> {
-    if (this.#judgeTimers.has(dealId)) return;
-    const { deal } = await this.#dealJob(dealId);
-    if (deal.resourceProvider.toLowerCase() !== this.address.toLowerCase()) return;
-    const status = await dealStatus(this.#public, this.#options.network, dealId);
-    if (status.state !== DealState.ResultsSubmitted) return;
-    const dueMs = (Number(status.resultsAt) + Number(deal.judgeTimeout) + 1) * 1000 - Date.now();
-    const timer = setTimeout(
-      () => {
-        this.#judgeTimers.delete(dealId);
-        this.#track(
-          (async () => {
-            const now = await dealStatus(this.#public, this.#options.network, dealId);
-            if (now.state !== DealState.ResultsSubmitted) return;
-            await timeoutJudge(this.#wallet, this.#options.network, deal);
-            this.#log.info({ dealId }, 'job creator was silent: settled with timeoutJudge');
-          })(),
-        );
-      },
-      Math.max(0, dueMs),
+  /** Warns, at most every few seconds, when the free balance no longer covers what the open offers may lock. */
+  #checkDeposit(): void {
+    const now = Date.now();
+    if (now - this.#depositCheckedAt < 5000) return;
+    this.#depositCheckedAt = now;
+    this.#track(
+      escrowBalance(this.#public, this.#options.network, this.address).then(({ free }) => {
+        const needed = this.#collateralNeeded();
+        if (free < needed) {
+          this.#log.warn(
+            { free: formatEther(free), needed: formatEther(needed) },
+            `deposit running short: ${formatEther(free)} LP free of the ${formatEther(needed)} LP the open offers may lock; deposit more LP or lower --slots`,
+          );
+        }
+      }),
     );
-    timer.unref();
-    this.#judgeTimers.set(dealId, timer);
   }
 }
