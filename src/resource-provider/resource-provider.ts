@@ -76,6 +76,9 @@ export type ResourceProviderOptions = {
   mediationFee?: bigint;
 };
 
+/** Where a provider keeps its state, under its data dir. */
+export const stateFile = (dataDir: string) => join(dataDir, 'state.sqlite');
+
 const PAID = new Set<number>([DealState.Accepted, DealState.MediationAccepted]);
 const short = (id: Hex) => `${id.slice(0, 10)}…`;
 
@@ -130,7 +133,8 @@ export class ResourceProvider {
     await mkdir(join(dataDir, 'modules'), { recursive: true });
     await mkdir(join(dataDir, 'results'), { recursive: true });
     this.#blockstore = await openBlockstore(join(dataDir, 'blocks'));
-    this.#store = new ProviderStore(join(dataDir, 'state.sqlite'));
+    this.#store = new ProviderStore(stateFile(dataDir));
+    this.#store.setSlots(this.slots);
     this.#public = publicClientFor(network.rpcUrl, network.chainId);
     this.#wallet = walletClientFor(network.rpcUrl, network.chainId, this.#options.privateKey);
     this.#runner = new JobRunner({

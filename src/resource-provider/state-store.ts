@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS deals (
   result_cid TEXT, instruction_count TEXT, cost TEXT, results_at INTEGER, chain_state INTEGER,
   earned TEXT NOT NULL DEFAULT '0', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS deals_open ON deals (created_at) WHERE step != 'settled';
 `;
 
@@ -111,6 +112,18 @@ export class ProviderStore {
 
   close(): void {
     this.#db.close();
+  }
+
+  /** The slots the provider last ran with: for `status`, read while the provider may be down. */
+  setSlots(slots: number): void {
+    this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('slots', ?)").run(String(slots));
+  }
+
+  slots(): number {
+    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'slots'").get() as
+      | { value: string }
+      | undefined;
+    return row ? Number(row.value) : 0;
   }
 
   addOffer(id: Hex, offer: ResourceOffer): void {
