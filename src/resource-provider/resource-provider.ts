@@ -290,8 +290,12 @@ export class ResourceProvider {
       this.#store.addDeal(event.dealId, event.deal, event.jobOffer.offer);
       this.#logStep(event.dealId, 'signed', { module: event.jobOffer.offer.module });
     }
-    const signature = await this.account.signTypedData(dealTypedData(network, event.deal));
-    await this.#solver.signDeal(event.dealId, signature);
+    await this.#sendSignature({ id: event.dealId, deal: event.deal });
+  }
+
+  async #sendSignature({ id, deal }: Pick<StoredProviderDeal, 'id' | 'deal'>): Promise<void> {
+    const signature = await this.account.signTypedData(dealTypedData(this.#options.network, deal));
+    await this.#solver.signDeal(id, signature);
   }
 
   /** Moves a deal on from where it is; one at a time per deal, and once more if asked while it ran. */
@@ -318,6 +322,8 @@ export class ResourceProvider {
       // Never agreed: the solver cancels a proposal that was not signed by both in time.
       const view = await this.#solver.getDeal(id).catch(() => undefined);
       if (view?.status === 'cancelled') this.#settled(stored, status);
+      // Signed here but perhaps never sent (killed in between): sending it again is harmless.
+      else if (view?.status === 'proposed') await this.#sendSignature(stored);
       return;
     }
     if (status.state === DealState.Agreed) {

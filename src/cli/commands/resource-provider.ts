@@ -292,8 +292,9 @@ export function registerResourceProvider(program: Command): void {
     .description(
       'What the provider is doing and has earned, per network, from its state in --data-dir (it need not be running): jobs running, done, earned, collateral locked.',
     )
-    .option('--data-dir <path>', "the provider's data dir (default $LILYPAD_DATA_DIR/resource-provider)")
-    .action(async (flags: { dataDir?: string }) => {
+    // --data-dir is the parent command's: `lilypad resource-provider status --data-dir DIR`.
+    .action(async (_flags: unknown, status: Command) => {
+      const flags = status.optsWithGlobals<{ dataDir?: string }>();
       const root = flags.dataDir ?? join(dataDir(), 'resource-provider');
       const names = existsSync(root)
         ? (await readdir(root)).filter((name) => existsSync(stateFile(join(root, name))))
@@ -326,12 +327,12 @@ export function registerResourceProvider(program: Command): void {
       'Move free escrow balance (earnings, and collateral no deal holds) back to the wallet. Collateral locked in deals stays; ' +
         'a running provider needs free balance for its next deals, so withdrawing all of it stops new deals until they settle.',
     )
-    .addOption(
-      new Option('--network <name>', 'the network: a profile name, or `devnet`').env('LILYPAD_NETWORK'),
-    )
-    .action(async (amount: bigint | undefined, flags: { network?: string }) => {
+    // --network is the parent command's: `lilypad resource-provider withdraw --network NAME`.
+    .action(async (amount: bigint | undefined, _flags: unknown, withdrawal: Command) => {
+      const { network: names = [] } = withdrawal.optsWithGlobals<{ network?: string[] }>();
+      if (names.length > 1) throw new LilypadError('withdraw from one network at a time');
       const privateKey: Hex = privateKeyFrom(env('WEB3_PRIVATE_KEY'));
-      const [connected] = await networksForService(dataDir(), flags.network ? [flags.network] : []);
+      const [connected] = await networksForService(dataDir(), names);
       if (!connected) throw new LilypadError('no network to withdraw from');
       const { network } = connected;
       const wallet = walletClientFor(network.rpcUrl, network.chainId, privateKey);
