@@ -246,9 +246,16 @@ export class ResourceProvider {
       case 'deal:running':
       case 'deal:results-submitted':
       case 'deal:settled':
-      case 'deal:cancelled':
         if (this.#store.getDeal(event.dealId)) this.#advance(event.dealId);
         return;
+      case 'deal:cancelled': {
+        // Its slot is free at once: the solver may propose the offer again before #advance has looked.
+        const stored = this.#store.getDeal(event.dealId);
+        if (!stored) return;
+        if (stored.step === 'signed') this.#store.update(event.dealId, { step: 'withdrawn' });
+        this.#advance(event.dealId);
+        return;
+      }
       default:
         return;
     }
@@ -327,7 +334,7 @@ export class ResourceProvider {
       return;
     }
     if (status.state === DealState.Agreed) {
-      if (stored.step === 'signed' || stored.step === 'running') {
+      if (stored.step === 'signed' || stored.step === 'withdrawn' || stored.step === 'running') {
         stored = await this.#run(stored);
         // A slot is free again: replace any offer lost while every slot was busy.
         this.#track(this.#offers.maintain());

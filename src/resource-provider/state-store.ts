@@ -12,9 +12,19 @@ import { dealSchema, jobOfferSchema, resourceOfferSchema, toWire } from '../prot
 
 /**
  * A deal's steps, in order: signed (waiting for `agree`), running, ran (result bundle imported), uploaded (to
- * the directory), submitted (on-chain; waiting to be paid), settled (final on-chain).
+ * the directory), submitted (on-chain; waiting to be paid), settled (final on-chain). A signed deal whose
+ * proposal the solver cancelled is `withdrawn`: it holds no slot, and is settled once the chain confirms it
+ * was never agreed (the job creator still holds the signature until the deal expires).
  */
-export const DealSteps = ['signed', 'running', 'ran', 'uploaded', 'submitted', 'settled'] as const;
+export const DealSteps = [
+  'signed',
+  'withdrawn',
+  'running',
+  'ran',
+  'uploaded',
+  'submitted',
+  'settled',
+] as const;
 export type DealStep = (typeof DealSteps)[number];
 
 export type StoredProviderDeal = {
@@ -208,6 +218,7 @@ export class ProviderStore {
     };
     for (const row of rows) {
       if (row.step === 'signed') figures.waiting++;
+      else if (row.step === 'withdrawn') continue;
       else if (row.step === 'submitted') {
         figures.awaitingPayment++;
         const deal = dealSchema.parse(JSON.parse(row.deal));
