@@ -2,35 +2,18 @@
  * `lilypad resource-provider --check` against a devnet: an account with no ETH and no LP fails, line by line
  * with the fix for each failure and a non-zero exit code; a funded account passes.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { generatePrivateKey } from 'viem/accounts';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { devAccount } from '../../src/chain/dev-accounts.js';
-import { type Devnet, startDevnet } from '../../src/devnet/devnet.js';
 import { runCli } from '../e2e/cli.js';
+import { useDevnet } from './fixtures/devnet.js';
 
-let devnet: Devnet;
-let dataDir: string;
+const shared = useDevnet('preflight');
 
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'lilypad-preflight-'));
-  devnet = await startDevnet({
-    dataDir: join(dataDir, 'devnet'),
-    logger: pino({ level: 'silent' }),
-    slots: 1,
-  });
-}, 60_000);
-
-afterAll(async () => {
-  await devnet?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
-
-const check = (privateKey: string) =>
-  runCli(
+const check = (privateKey: string) => {
+  const { devnet, dataDir } = shared;
+  return runCli(
     [
       'resource-provider',
       '--check',
@@ -52,6 +35,7 @@ const check = (privateKey: string) =>
       LILYPAD_DATA_DIR: join(dataDir, 'cli'),
     },
   );
+};
 
 it('fails with the fix for each failure when the key holds nothing', async () => {
   const { code, stdout } = await check(generatePrivateKey());
