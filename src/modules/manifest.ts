@@ -161,14 +161,9 @@ const common = {
    * Not deterministic modules only: how alike (traceSimilarity, 0..1) a mediator's re-run and the provider's
    * trace must be for the result to count as correct. Default: defaults.traceSimilarityThreshold.
    */
-  traceSimilarityThreshold: z
-    .number()
-    .min(0)
-    .max(1)
-    .optional()
-    .meta({
-      description: "not deterministic modules: how alike (0..1) a re-run's trace must be to the provider's",
-    }),
+  traceSimilarityThreshold: z.number().min(0).max(1).optional().meta({
+    description: "not deterministic modules: how alike (0..1) a re-run's trace must be to the provider's",
+  }),
 };
 
 /** A manifest is one of two shapes, told apart by `executor`; the entry differs, the rest is common. */

@@ -1,14 +1,20 @@
 /**
- * `lilypad resource-provider`: keeps signed resource offers open at the solver, signs the deals the
- * solver proposes for them (after re-deriving each deal from its own offer), runs the job, publishes
- * the result bundle to the directory, submits the result on-chain and collects payment: on the job
- * creator's `accept`, or with `timeoutJudge` when the job creator stays silent.
+ * `lilypad resource-provider`: keeps signed resource offers open at the solver (one per slot: a job it can
+ * run at the same time as the others), signs the deals the solver proposes for them (after re-deriving each
+ * deal from its own offer, and only while it has a free slot), runs the job, publishes the result bundle to
+ * the directory, submits the result on-chain and collects payment: on the job creator's `accept`, or with
+ * `timeoutJudgeMany` when the job creator stays silent.
+ *
+ * Every step of every deal is committed to the state store (state-store.ts) before the next one starts, and
+ * each deal is moved on by one function, `#advance`, that reads where the chain and the store say the deal
+ * is: after a crash or a SIGKILL at any step, the restarted provider re-runs a job that was running, uploads
+ * and submits a result that was not submitted, and settles a deal whose judging window has passed.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CID } from 'multiformats/cid';
 import type { Logger } from 'pino';
-import type { Address, Hex, LocalAccount } from 'viem';
+import { type Address, formatEther, type Hex, type LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   type LilypadPublicClient,
@@ -16,145 +22,215 @@ import {
   publicClientFor,
   walletClientFor,
 } from '../chain/clients.js';
-import { dealStatus, Role, submitResultBatcher, timeoutJudge } from '../chain/deals.js';
+import { type DealStatus, dealStatus, escrowBalance, Role, submitResultBatcher } from '../chain/deals.js';
 import { ensureEscrow } from '../chain/escrow.js';
 import { registerService } from '../chain/registry.js';
-import { DockerExecutor } from '../executors/docker/docker-executor.js';
 import type { Executor } from '../executors/executor.js';
-import { attachEvidence } from '../executors/re-execution.js';
-import { WasmExecutor } from '../executors/wasm/wasm-executor.js';
-import { fileInputNames, materializeFileInputs } from '../modules/file-inputs.js';
-import { parseCanonicalInputs, validateInputs } from '../modules/inputs.js';
-import { readManifest } from '../modules/manifest.js';
-import { fetchModule } from '../modules/module-cache.js';
-import { DealState } from '../protocol/deal-states.js';
+import { DealState, dealStateName, isFinal } from '../protocol/deal-states.js';
+import { defaults } from '../protocol/defaults.js';
 import { dealDifferences, deriveDeal } from '../protocol/derive-deal.js';
 import {
-  type Deal,
   dealTypedData,
-  type JobOffer,
   jobOfferId,
   type MachineSpec,
-  type ResourceOffer,
   resourceOfferId,
   resourceOfferTypedData,
 } from '../protocol/eip712.js';
 import type { NetworkConfig } from '../protocol/network.js';
-import { instructionBudget } from '../protocol/pricing.js';
 import { SolverClient } from '../protocol/solver-client.js';
 import type { SolverEvent } from '../protocol/wire.js';
 import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
 import { exportCar } from '../storage/car.js';
-import { exportPath, importFolder } from '../storage/unixfs.js';
-import { fetchDag } from '../storage/verified-fetch.js';
+import { describeSlots, type Machine, slotsFor } from './capacity.js';
+import { JobRunner } from './job-runner.js';
+import { type ProviderGauges, startMetricsServer } from './metrics.js';
+import { OfferKeeper, type OfferTerms } from './offer-keeper.js';
+import { collateralNeeded, type ResourceProviderPricing } from './pricing.js';
+import { JudgeSettler } from './settlement.js';
+import { type DealStep, ProviderStore, type StoredProviderDeal } from './state-store.js';
 
-export type ResourceProviderPricing = {
-  fixedPrice: bigint;
-  pricePerInstruction: bigint;
-  timeoutCollateral: bigint;
-  resultsCollateralMultipleBps: number;
-};
+export { instructionBudget, type ResourceProviderPricing } from './pricing.js';
 
 export type ResourceProviderOptions = {
   network: NetworkConfig;
   privateKey: Hex;
   dataDir: string;
   logger: Logger;
+  /** What one job is offered: each open offer is for a job of this size. */
   spec: MachineSpec;
   pricing: ResourceProviderPricing;
   mediators: Address[];
-  /** Jobs run at once: one open resource offer each. */
+  /** Jobs run at once: one open resource offer each. With `machine`, at most as many as fit on it. */
   slots?: number;
+  /** The whole machine (capacity.ts probeMachine): the slots never ask more of it than it has. */
+  machine?: Machine;
   /** Module CIDs this provider will run; empty for any. */
   modules?: string[];
+  /** Prices for particular modules, by CID: each gets offers of its own that name it alone. */
+  modulePricing?: Record<string, ResourceProviderPricing>;
   offerTtlSeconds?: number;
   /** Executors by the manifest's `executor`; any not given is created on its first job. */
   executors?: Partial<Record<Executor['kind'], Executor>>;
+  /** Serve Prometheus text on GET /metrics at this port (0: any free port; see `metricsPort`). */
+  metricsPort?: number;
+  /** The mediation fee the results collateral estimate of `collateralNeeded` uses as its floor. */
+  mediationFee?: bigint;
 };
 
-const EXECUTORS: Record<Executor['kind'], () => Executor> = {
-  wasm: () => new WasmExecutor(),
-  // Created only when a container job comes: a provider without Docker still runs WASM jobs.
-  docker: () => new DockerExecutor(),
-};
+/** Where a provider keeps its state, under its data dir. */
+export const stateFile = (dataDir: string) => join(dataDir, 'state.sqlite');
 
-type DealJob = { deal: Deal; jobOffer: JobOffer };
-
-export { instructionBudget } from '../protocol/pricing.js';
+const PAID = new Set<number>([DealState.Accepted, DealState.MediationAccepted]);
+const short = (id: Hex) => `${id.slice(0, 10)}…`;
 
 export class ResourceProvider {
   readonly account: LocalAccount;
   readonly #options: ResourceProviderOptions;
   readonly #log: Logger;
-  readonly #executors: Partial<Record<Executor['kind'], Executor>>;
   readonly #solver: SolverClient;
+  readonly slots: number;
   #public!: LilypadPublicClient;
   #wallet!: LilypadWalletClient;
   /** Results finished while one is being submitted go together in one `submitResults`. */
   #results!: ReturnType<typeof submitResultBatcher>;
   #blockstore!: Blockstore;
+  #store!: ProviderStore;
+  #runner!: JobRunner;
+  #settler!: JudgeSettler;
+  #offers!: OfferKeeper;
+  #metrics: { port: number; close(): Promise<void> } | undefined;
   #subscription: { close(): void } | undefined;
-  readonly #offers = new Map<Hex, ResourceOffer>();
-  readonly #proposals = new Map<Hex, DealJob>();
-  /** Deals this process has started on, so a replayed event does not run a job twice. */
-  readonly #started = new Set<Hex>();
-  readonly #judgeTimers = new Map<Hex, NodeJS.Timeout>();
+  readonly #advancing = new Map<Hex, Promise<void>>();
+  readonly #again = new Set<Hex>();
   readonly #work = new Set<Promise<unknown>>();
+  #depositCheckedAt = 0;
+  #stopped = false;
 
   constructor(options: ResourceProviderOptions) {
     this.#options = options;
     this.#log = options.logger;
     this.account = privateKeyToAccount(options.privateKey);
-    this.#executors = { ...options.executors };
     this.#solver = new SolverClient(options.network.solverUrl, this.account);
+    const requested = options.slots ?? (options.machine ? Number.POSITIVE_INFINITY : 1);
+    const fit = options.machine ? slotsFor(options.machine, options.spec).slots : Number.POSITIVE_INFINITY;
+    this.slots = Math.min(requested, fit);
+    if (!Number.isFinite(this.slots)) this.slots = 1;
   }
 
   get address(): Address {
     return this.account.address;
   }
 
+  /** The port of the metrics endpoint, once started with `metricsPort`. */
+  get metricsPort(): number | undefined {
+    return this.#metrics?.port;
+  }
+
   async start(): Promise<void> {
-    const { network, dataDir, pricing } = this.#options;
+    const { network, dataDir, machine, spec } = this.#options;
+    if (this.slots < 1) {
+      throw new Error(
+        `this machine cannot run one job of the offered spec: ${describeSlots(machine as Machine, spec, slotsFor(machine as Machine, spec))}`,
+      );
+    }
     await mkdir(join(dataDir, 'modules'), { recursive: true });
     await mkdir(join(dataDir, 'results'), { recursive: true });
     this.#blockstore = await openBlockstore(join(dataDir, 'blocks'));
+    this.#store = new ProviderStore(stateFile(dataDir));
+    this.#store.setSlots(this.slots);
     this.#public = publicClientFor(network.rpcUrl, network.chainId);
     this.#wallet = walletClientFor(network.rpcUrl, network.chainId, this.#options.privateKey);
     this.#results = submitResultBatcher(this.#wallet, network);
-    const slots = this.#options.slots ?? 1;
+    this.#runner = new JobRunner({
+      dataDir,
+      solverUrl: network.solverUrl,
+      blockstore: this.#blockstore,
+      executors: this.#options.executors,
+    });
+    this.#settler = new JudgeSettler({
+      wallet: this.#wallet,
+      client: this.#public,
+      network,
+      logger: this.#log,
+      onSettled: (ids) => {
+        for (const id of ids) this.#advance(id);
+      },
+    });
+    this.#offers = new OfferKeeper({
+      solver: this.#solver,
+      store: this.#store,
+      logger: this.#log,
+      slots: this.slots,
+      ttlSeconds: this.#options.offerTtlSeconds ?? 24 * 3600,
+      groups: this.#offerGroups(),
+      terms: (group) => this.#offerTerms(group),
+      sign: (offer) => this.account.signTypedData(resourceOfferTypedData(network, offer)),
+      idOf: (offer) => resourceOfferId(network, offer),
+    });
     // The users' registry names this account a resource provider (one transaction, on the first start only).
     await registerService(this.#wallet, network, { roles: Role.resourceProvider });
-    // Enough free balance for every slot's timeout collateral and a results collateral of the same size.
-    await ensureEscrow(this.#wallet, this.#public, network, BigInt(slots) * pricing.timeoutCollateral * 2n);
+    // Enough free balance for the collateral of every slot.
+    await ensureEscrow(this.#wallet, this.#public, network, this.#collateralNeeded());
     // The first job should not pay for starting a worker thread.
-    await this.#executorFor('wasm').warmUp?.();
+    await this.#runner.executorFor('wasm').warmUp?.();
     this.#subscription = await this.#solver.subscribe((event) => this.#onEvent(event));
-    for (let slot = 0; slot < slots; slot++) await this.#postOffer();
-    this.#log.info({ address: this.address, slots }, 'resource provider started');
+    for (const deal of this.#store.openDeals()) this.#advance(deal.id);
+    await this.#offers.start();
+    if (this.#options.metricsPort !== undefined) {
+      this.#metrics = await startMetricsServer(this.#options.metricsPort, () => this.gauges());
+    }
+    this.#log.info(
+      {
+        address: this.address,
+        slots: this.slots,
+        ...(machine ? { capacity: describeSlots(machine, spec, slotsFor(machine, spec)) } : {}),
+        metricsPort: this.#metrics?.port,
+      },
+      'resource provider started',
+    );
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#subscription?.close();
-    for (const timer of this.#judgeTimers.values()) clearTimeout(timer);
+    await this.#offers?.stop();
+    await this.#settler?.stop();
     await Promise.allSettled([...this.#work]);
+    await this.#metrics?.close();
+    this.#store?.close();
   }
 
-  async #postOffer(): Promise<Hex> {
-    const { network, spec, pricing, mediators } = this.#options;
-    const offer: ResourceOffer = {
+  /** The operator's figures, as `status` and the metrics endpoint show them. */
+  gauges(): ProviderGauges {
+    return { ...this.#store.figures(), slots: this.slots, openOffers: this.#offers.count };
+  }
+
+  #offerGroups(): { pricing: ResourceProviderPricing; modules: string[] }[] {
+    const { pricing, modules = [], modulePricing = {} } = this.#options;
+    return [
+      { pricing, modules },
+      ...Object.entries(modulePricing).map(([cid, price]) => ({ pricing: price, modules: [cid] })),
+    ];
+  }
+
+  #offerTerms(group: { pricing: ResourceProviderPricing; modules: string[] }): OfferTerms {
+    const { network, spec, mediators } = this.#options;
+    return {
       resourceProvider: this.address,
       solver: network.solver,
       spec,
-      ...pricing,
+      ...group.pricing,
       mediators,
-      modules: this.#options.modules ?? [],
-      nonce: BigInt(`0x${randomBytes(8).toString('hex')}`),
-      expiry: BigInt(Math.floor(Date.now() / 1000) + (this.#options.offerTtlSeconds ?? 24 * 3600)),
+      modules: group.modules,
     };
-    const signature = await this.account.signTypedData(resourceOfferTypedData(network, offer));
-    const { id } = await this.#solver.postResourceOffer({ offer, signature });
-    this.#offers.set(id, offer);
-    return id;
+  }
+
+  #collateralNeeded(): bigint {
+    const busy = this.#store.busySlots();
+    return collateralNeeded(this.#options.pricing, this.#options.mediationFee ?? defaults.mediationFee, {
+      free: Math.max(0, this.slots - busy),
+      busy,
+    });
   }
 
   #track<T>(work: Promise<T>): void {
@@ -165,6 +241,7 @@ export class ResourceProvider {
   }
 
   #onEvent(event: SolverEvent): void {
+    if (this.#stopped) return;
     switch (event.type) {
       case 'deal:proposed':
         if (event.deal.resourceProvider.toLowerCase() === this.address.toLowerCase()) {
@@ -173,33 +250,37 @@ export class ResourceProvider {
         return;
       case 'deal:agreed':
       case 'deal:running':
-        if (!this.#started.has(event.dealId)) this.#track(this.#runDeal(event.dealId));
-        return;
       case 'deal:results-submitted':
-        this.#track(this.#armJudgeTimeout(event.dealId));
-        return;
       case 'deal:settled':
-        clearTimeout(this.#judgeTimers.get(event.dealId));
-        this.#judgeTimers.delete(event.dealId);
-        this.#proposals.delete(event.dealId);
-        this.#log.info({ dealId: event.dealId, state: event.state }, 'deal settled');
+        if (this.#store.getDeal(event.dealId)) this.#advance(event.dealId);
         return;
+      case 'deal:cancelled': {
+        // Its slot is free at once: the solver may propose the offer again before #advance has looked.
+        const stored = this.#store.getDeal(event.dealId);
+        if (!stored) return;
+        if (stored.step === 'signed') this.#store.update(event.dealId, { step: 'withdrawn' });
+        this.#advance(event.dealId);
+        return;
+      }
       default:
         return;
     }
   }
 
-  /** Signs a proposed deal only if it is exactly the deal derived from one of this provider's offers. */
+  /**
+   * Signs a proposed deal only if it is exactly the deal derived from one of this provider's offers, and only
+   * while a slot is free: the check and the record are one synchronous step, so two proposals arriving
+   * together cannot both take the last slot.
+   */
   async #signProposal(event: Extract<SolverEvent, { type: 'deal:proposed' }>): Promise<void> {
     const { network } = this.#options;
     const offer = event.resourceOffer.offer;
-    const offerId = resourceOfferId(network, offer);
     if (offer.resourceProvider.toLowerCase() !== this.address.toLowerCase()) return;
     const expected = deriveDeal({
       jobOffer: event.jobOffer.offer,
       jobOfferId: jobOfferId(network, event.jobOffer.offer),
       resourceOffer: offer,
-      resourceOfferId: offerId,
+      resourceOfferId: resourceOfferId(network, offer),
     });
     const differences = dealDifferences(expected, event.deal);
     if (differences.length > 0) {
@@ -209,117 +290,147 @@ export class ResourceProvider {
       );
       return;
     }
-    this.#proposals.set(event.dealId, { deal: event.deal, jobOffer: event.jobOffer.offer });
-    const signature = await this.account.signTypedData(dealTypedData(network, event.deal));
-    await this.#solver.signDeal(event.dealId, signature);
-  }
-
-  async #dealJob(dealId: Hex): Promise<DealJob> {
-    const known = this.#proposals.get(dealId);
-    if (known) return known;
-    // After a restart the proposal is gone from memory: the solver still has the deal and the offer.
-    const { deal } = await this.#solver.getDeal(dealId);
-    const { offer } = await this.#solver.getJobOffer(deal.jobOffer);
-    if (jobOfferId(this.#options.network, offer) !== deal.jobOffer) {
-      throw new Error(`the solver returned a job offer that does not match deal ${dealId}`);
+    if (!this.#store.getDeal(event.dealId)) {
+      const busy = this.#store.busySlots();
+      if (busy >= this.slots) {
+        this.#log.warn(
+          { dealId: event.dealId, busy, slots: this.slots },
+          'refusing a proposed deal: every slot is busy',
+        );
+        this.#offers.lost(event.deal.resourceOffer);
+        return;
+      }
+      this.#store.addDeal(event.dealId, event.deal, event.jobOffer.offer);
+      this.#logStep(event.dealId, 'signed', { module: event.jobOffer.offer.module });
     }
-    const job = { deal, jobOffer: offer };
-    this.#proposals.set(dealId, job);
-    return job;
+    await this.#sendSignature({ id: event.dealId, deal: event.deal });
   }
 
-  async #runDeal(dealId: Hex): Promise<void> {
-    this.#started.add(dealId);
-    const { deal, jobOffer } = await this.#dealJob(dealId);
-    const status = await dealStatus(this.#public, this.#options.network, dealId);
-    if (status.state !== DealState.Agreed) return;
-    this.#solver.markRunning(dealId).catch(() => {}); // progress only; the chain is the record
-    const moduleDir = await fetchModule(
-      this.#options.network.solverUrl,
-      jobOffer.module,
-      join(this.#options.dataDir, 'modules'),
-    );
-    const manifest = await readManifest(moduleDir);
-    const validated = validateInputs(manifest, parseCanonicalInputs(jobOffer.inputs));
-    const inputsDir = join(this.#options.dataDir, 'inputs', dealId);
-    await rm(inputsDir, { recursive: true, force: true });
-    const hasFiles = fileInputNames(manifest).length > 0;
-    if (hasFiles) await mkdir(inputsDir, { recursive: true });
-    // File inputs come from the directory, verified block by block, like the module.
-    const inputs = await materializeFileInputs(manifest, validated, inputsDir, async (cid, target) => {
-      await fetchDag(this.#options.network.solverUrl, cid, this.#blockstore);
-      await exportPath(this.#blockstore, cid, target);
+  async #sendSignature({ id, deal }: Pick<StoredProviderDeal, 'id' | 'deal'>): Promise<void> {
+    const signature = await this.account.signTypedData(dealTypedData(this.#options.network, deal));
+    await this.#solver.signDeal(id, signature);
+  }
+
+  /** Moves a deal on from where it is; one at a time per deal, and once more if asked while it ran. */
+  #advance(id: Hex): void {
+    if (this.#stopped) return;
+    if (this.#advancing.has(id)) {
+      this.#again.add(id);
+      return;
+    }
+    const work = this.#advanceOnce(id).finally(() => {
+      this.#advancing.delete(id);
+      if (this.#again.delete(id)) this.#advance(id);
     });
-    const bundleDir = join(this.#options.dataDir, 'results', dealId);
-    await rm(bundleDir, { recursive: true, force: true });
-    const instructions = instructionBudget(deal);
-    const result = await this.#executorFor(manifest.executor).run({
-      moduleDir,
-      manifest,
-      inputs,
-      ...(hasFiles ? { inputsDir } : {}),
-      seed: dealId,
-      bundleDir,
-      limits: {
-        wallTimeMs: manifest.timeoutSeconds * 1000,
-        ...(instructions === undefined ? {} : { instructions }),
-      },
-    });
-    const { instructionCount, wallTimeMs, memoryPeakBytes } = result.trace;
-    this.#log.info(
-      {
-        dealId,
-        status: result.status,
-        exitCode: result.exitCode,
-        instructionCount: instructionCount?.toString(),
-        wallTimeMs,
-        memoryPeakBytes,
-      },
-      'job ran',
-    );
-    await attachEvidence(manifest, result);
-    const cid = await importFolder(this.#blockstore, bundleDir);
-    await this.#solver.uploadCar(dealId, await exportCar(this.#blockstore, cid));
-    const { hash } = await this.#results.call({
-      deal,
-      resultCID: cid.bytes,
+    this.#advancing.set(id, work);
+    this.#track(work);
+  }
+
+  async #advanceOnce(id: Hex): Promise<void> {
+    let stored = this.#store.getDeal(id);
+    if (!stored || stored.step === 'settled') return;
+    const status = await dealStatus(this.#public, this.#options.network, id);
+    if (isFinal(status.state)) return this.#settled(stored, status);
+    if (status.state === DealState.None) {
+      // Never agreed: the solver cancels a proposal that was not signed by both in time.
+      const view = await this.#solver.getDeal(id).catch(() => undefined);
+      if (view?.status === 'cancelled') this.#settled(stored, status);
+      // Signed here but perhaps never sent (killed in between): sending it again is harmless.
+      else if (view?.status === 'proposed') await this.#sendSignature(stored);
+      return;
+    }
+    if (status.state === DealState.Agreed) {
+      if (stored.step === 'signed' || stored.step === 'withdrawn' || stored.step === 'running') {
+        stored = await this.#run(stored);
+        // A slot is free again: replace any offer lost while every slot was busy.
+        this.#track(this.#offers.maintain());
+      }
+      if (stored.step === 'ran') stored = await this.#upload(stored);
+      if (stored.step === 'uploaded') await this.#submit(stored);
+      return;
+    }
+    // ResultsSubmitted, or Challenged (the mediators decide; the settled event comes): waiting to be paid.
+    if (stored.step !== 'submitted') {
+      this.#store.update(id, { step: 'submitted', cost: status.cost, resultsAt: status.resultsAt });
+      this.#logStep(id, 'submitted', { cost: formatEther(status.cost) });
+    }
+    if (status.state === DealState.ResultsSubmitted)
+      this.#settler.schedule(id, stored.deal, status.resultsAt);
+    else this.#settler.forget(id);
+  }
+
+  async #run(stored: StoredProviderDeal): Promise<StoredProviderDeal> {
+    const { id, deal, jobOffer } = stored;
+    this.#store.update(id, { step: 'running' });
+    this.#logStep(id, 'running', { rerun: stored.step === 'running' });
+    this.#solver.markRunning(id).catch(() => {}); // progress only; the chain is the record
+    const { result, cid, module } = await this.#runner.run(id, deal, jobOffer);
+    this.#store.update(id, {
+      step: 'ran',
+      resultCID: cid.toString(),
       instructionCount: result.instructionCount,
     });
-    this.#log.info({ dealId, resultCID: cid.toString(), tx: hash }, 'result submitted');
+    this.#logStep(id, 'ran', {
+      module,
+      status: result.status,
+      exitCode: result.exitCode,
+      instructionCount: result.instructionCount.toString(),
+      wallTimeMs: result.trace.wallTimeMs,
+      memoryPeakBytes: result.trace.memoryPeakBytes,
+    });
+    return this.#store.getDeal(id) as StoredProviderDeal;
   }
 
-  #executorFor(kind: Executor['kind']): Executor {
-    let executor = this.#executors[kind];
-    if (!executor) {
-      executor = EXECUTORS[kind]();
-      this.#executors[kind] = executor;
-    }
-    return executor;
+  async #upload(stored: StoredProviderDeal): Promise<StoredProviderDeal> {
+    const cid = CID.parse(stored.resultCID as string);
+    await this.#solver.uploadCar(stored.id, await exportCar(this.#blockstore, cid));
+    this.#store.update(stored.id, { step: 'uploaded' });
+    this.#logStep(stored.id, 'uploaded', { resultCID: stored.resultCID });
+    return { ...stored, step: 'uploaded' };
   }
 
-  /** Silence is acceptance: once the judging window has passed, the provider settles the deal itself. */
-  async #armJudgeTimeout(dealId: Hex): Promise<void> {
-    if (this.#judgeTimers.has(dealId)) return;
-    const { deal } = await this.#dealJob(dealId);
-    if (deal.resourceProvider.toLowerCase() !== this.address.toLowerCase()) return;
-    const status = await dealStatus(this.#public, this.#options.network, dealId);
-    if (status.state !== DealState.ResultsSubmitted) return;
-    const dueMs = (Number(status.resultsAt) + Number(deal.judgeTimeout) + 1) * 1000 - Date.now();
-    const timer = setTimeout(
-      () => {
-        this.#judgeTimers.delete(dealId);
-        this.#track(
-          (async () => {
-            const now = await dealStatus(this.#public, this.#options.network, dealId);
-            if (now.state !== DealState.ResultsSubmitted) return;
-            await timeoutJudge(this.#wallet, this.#options.network, deal);
-            this.#log.info({ dealId }, 'job creator was silent: settled with timeoutJudge');
-          })(),
-        );
-      },
-      Math.max(0, dueMs),
+  async #submit(stored: StoredProviderDeal): Promise<void> {
+    const cid = CID.parse(stored.resultCID as string);
+    const { hash, cost } = await this.#results.call({
+      deal: stored.deal,
+      resultCID: cid.bytes,
+      instructionCount: stored.instructionCount ?? 0n,
+    });
+    const status = await dealStatus(this.#public, this.#options.network, stored.id);
+    this.#store.update(stored.id, { step: 'submitted', cost, resultsAt: status.resultsAt });
+    this.#logStep(stored.id, 'submitted', { tx: hash, cost: formatEther(cost) });
+    this.#settler.schedule(stored.id, stored.deal, status.resultsAt);
+    this.#checkDeposit();
+  }
+
+  #settled(stored: StoredProviderDeal, status: DealStatus): void {
+    const earned = PAID.has(status.state) ? status.cost : 0n;
+    this.#store.update(stored.id, { step: 'settled', chainState: status.state, earned });
+    this.#settler.forget(stored.id);
+    this.#logStep(stored.id, 'settled', { state: dealStateName(status.state), earned: formatEther(earned) });
+    this.#checkDeposit();
+  }
+
+  /** One status line per deal step: what an operator follows in the log. */
+  #logStep(id: Hex, step: DealStep, fields: Record<string, unknown> = {}): void {
+    this.#log.info({ dealId: id, step, ...fields }, `deal ${short(id)} ${step}`);
+  }
+
+  /** Warns, at most every few seconds, when the free balance no longer covers what the open offers may lock. */
+  #checkDeposit(): void {
+    const now = Date.now();
+    if (now - this.#depositCheckedAt < 5000) return;
+    this.#depositCheckedAt = now;
+    this.#track(
+      escrowBalance(this.#public, this.#options.network, this.address).then(({ free }) => {
+        const needed = this.#collateralNeeded();
+        if (free < needed) {
+          this.#log.warn(
+            { free: formatEther(free), needed: formatEther(needed) },
+            `deposit running short: ${formatEther(free)} LP free of the ${formatEther(needed)} LP the open offers may lock; deposit more LP or lower --slots`,
+          );
+        }
+      }),
     );
-    timer.unref();
-    this.#judgeTimers.set(dealId, timer);
   }
 }

@@ -14,7 +14,7 @@ import {
 import { WasmExecutor } from '../../src/executors/wasm/wasm-executor.js';
 import { validateInputs } from '../../src/modules/inputs.js';
 import { resolveModule } from '../../src/modules/resolve.js';
-import { instructionBudget } from '../../src/resource-provider/resource-provider.js';
+import { instructionBudget } from '../../src/resource-provider/pricing.js';
 import { assemble, type Func, i32, type ModuleSpec, op, start, wasi } from './wasm-assembler.js';
 import { type Workspace, workspace } from './wasm-jobs.js';
 

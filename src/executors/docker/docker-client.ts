@@ -57,6 +57,13 @@ export type ImageInspect = {
   Size: number;
 };
 
+export type DockerInfo = {
+  NCPU: number;
+  MemTotal: number;
+  Runtimes?: Record<string, unknown>;
+  DefaultRuntime?: string;
+};
+
 export type DeviceRequest = {
   /** "nvidia" for NVIDIA GPUs through the NVIDIA container toolkit; "" lets the daemon choose. */
   Driver: string;
@@ -255,6 +262,11 @@ export class DockerClient {
     const response = await this.#send('GET', '/_ping', options);
     await readAll(response);
     return { apiVersion: String(response.headers['api-version'] ?? '') };
+  }
+
+  /** The daemon's view of the machine: its runtimes (an `nvidia` one serves GPUs), CPUs and memory. */
+  info(): Promise<DockerInfo> {
+    return this.#json('GET', '/info');
   }
 
   async inspectImage(image: string): Promise<ImageInspect> {
