@@ -17,6 +17,8 @@ import { resolveModule } from '../modules/resolve.js';
 import { defaults } from '../protocol/defaults.js';
 import { LilypadError } from '../protocol/errors.js';
 import type { NetworkConfig } from '../protocol/network.js';
+import { memoryBlockstore } from '../storage/blockstore.js';
+import { importPath } from '../storage/unixfs.js';
 import type { Accounts } from './accounts.js';
 import type { WebDatabase } from './database.js';
 import { NotFoundError } from './errors.js';
@@ -79,12 +81,12 @@ const toView = (row: Row): JobView => ({
 /** An event as stored and sent: bigints as strings, and no local paths. */
 function eventData(event: JobProgress): Record<string, unknown> {
   const { type: _, ...rest } = event;
-  const data: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(rest)) {
-    if (key === 'path') continue;
-    data[key] = typeof value === 'bigint' ? value.toString() : value;
-  }
-  return data;
+  // Amounts (also inside the deal's terms) as decimal strings; no local paths of this server.
+  return JSON.parse(
+    JSON.stringify(rest, (key, value) =>
+      key === 'path' ? undefined : typeof value === 'bigint' ? value.toString() : value,
+    ),
+  ) as Record<string, unknown>;
 }
 
 export type JobRunnerOptions = {
@@ -128,7 +130,9 @@ export class JobRunner {
     }
     const module = await resolveModule(request.module);
     const id = randomUUID();
+    // Text values of file inputs must be CIDs (validateInputs): `@path` would name a file on this server.
     const inputs = { ...request.inputs };
+    const uploaded: Record<string, string> = {};
     for (const file of request.files ?? []) {
       const spec = Object.hasOwn(module.manifest.inputs, file.input)
         ? module.manifest.inputs[file.input]
@@ -142,9 +146,11 @@ export class JobRunner {
       await mkdir(dir, { recursive: true });
       const path = join(dir, file.filename.replace(/[^A-Za-z0-9._-]/g, '_') || 'upload');
       await writeFile(path, file.bytes);
-      inputs[file.input] = path;
+      inputs[file.input] = (await importPath(memoryBlockstore(), path)).toString();
+      uploaded[file.input] = `@${path}`;
     }
-    const validated = validateInputs(module.manifest, inputs);
+    // The job runs with `@path` for each upload, so the job creator publishes it with the job.
+    const validated = { ...validateInputs(module.manifest, inputs), ...uploaded };
     const now = Date.now();
     this.#db
       .prepare(

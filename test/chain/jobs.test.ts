@@ -356,13 +356,15 @@ describe('LilypadJobs', () => {
       });
       return (await read(network.jobs, lilypadJobsAbi, 'jobCount')) as bigint;
     })();
-    const cancel = (role: 'user7' | 'user5') =>
-      chain.wallet(role).writeContract({
+    const cancel = async (role: 'user7' | 'user5') => {
+      const hash = await chain.wallet(role).writeContract({
         address: network.jobs,
         abi: lilypadJobsAbi,
         functionName: 'cancel',
         args: [jobId],
       });
+      await chain.publicClient.waitForTransactionReceipt({ hash });
+    };
     await expect(cancel('user7')).rejects.toThrow(/TooEarly/);
     await chain.advance(24n * 3600n + 1n);
     await expect(cancel('user5')).rejects.toThrow(/NotClient/);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MANIFEST_FILE } from '../../src/modules/manifest.js';
 import { ModuleMovedError } from '../../src/modules/module-cache.js';
-import { builtinModuleDir } from '../../src/modules/registry.js';
+import { builtinModuleDir, builtinModules } from '../../src/modules/registry.js';
 import { resolveModule } from '../../src/modules/resolve.js';
 import { memoryBlockstore } from '../../src/storage/blockstore.js';
 import { importFolder } from '../../src/storage/unixfs.js';
@@ -135,7 +135,7 @@ describe('resolveModule from the directory and a registry index', () => {
     );
     await expect(resolveModule('bad:v1', { index, cacheDir })).rejects.toThrow(/not a CID or git reference/);
     await expect(resolveModule('horsesay:v1', { index, cacheDir })).rejects.toThrow(
-      `unknown module "horsesay:v1" (available modules: cowsay:v0.0.1) or in the index ${index}`,
+      `unknown module "horsesay:v1" (available modules: ${builtinModules().join(', ')}) or in the index ${index}`,
     );
     await writeFile(index, JSON.stringify({ modules: { cowsay: cid } }));
     await expect(resolveModule('horsesay:v1', { index, cacheDir })).rejects.toThrow(/must be name:version/);

@@ -52,7 +52,7 @@ describe.skipIf(!hasChromium)('the web app in Chromium', () => {
 
   it('shows the catalogue from the registry, and asks for an account to run a module', async () => {
     await page.goto(fixture.web.url);
-    await expect.poll(() => page.getByRole('heading', { name: 'cowsay' }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('heading', { name: 'cowsay', exact: true }).count()).toBe(1);
     await shot('catalogue');
     await page.getByRole('link', { name: 'Run cowsay:v0.0.1' }).click();
     await page.getByRole('heading', { name: 'Create your account' }).waitFor();
