@@ -5,7 +5,6 @@
  *   timeout collateral Ts, locked from agreement until the result is submitted
  * A module can have a price of its own (`modulePricing`): its offers name that module alone.
  */
-import type { Deal } from '../protocol/eip712.js';
 import { resultsCollateral } from '../protocol/pricing.js';
 
 export type ResourceProviderPricing = {

@@ -115,6 +115,9 @@ async function call(address: Address, abi: Abi, functionName: string, args: read
   if (receipt.status !== 'success') throw new Error(`${functionName} reverted`);
   return receipt;
 }
+/** Waits for a transaction to be mined, so what follows reads its effects. */
+const mined = async (hash: Promise<Hex>) =>
+  chain.publicClient.waitForTransactionReceipt({ hash: await hash });
 const read = (address: Address, abi: Abi, functionName: string) =>
   chain.publicClient.readContract({ address, abi, functionName }) as Promise<unknown>;
 
@@ -169,18 +172,22 @@ describe('LilypadJobs', () => {
     // An account with no balance pays through its allowance.
     await giveTokens('user5', MAX_PRICE);
     const user = chain.wallet('user5');
-    await user.writeContract({
-      address: network.token,
-      abi: lilypadTokenAbi,
-      functionName: 'approve',
-      args: [network.jobs, MAX_PRICE],
-    });
-    await user.writeContract({
-      address: network.jobs,
-      abi: lilypadJobsAbi,
-      functionName: 'runJob',
-      args: ['cowsay:v0.0.1', ['Message=moo'], MAX_PRICE],
-    });
+    await mined(
+      user.writeContract({
+        address: network.token,
+        abi: lilypadTokenAbi,
+        functionName: 'approve',
+        args: [network.jobs, MAX_PRICE],
+      }),
+    );
+    await mined(
+      user.writeContract({
+        address: network.jobs,
+        abi: lilypadJobsAbi,
+        functionName: 'runJob',
+        args: ['cowsay:v0.0.1', ['Message=moo'], MAX_PRICE],
+      }),
+    );
     const events = await chain.publicClient.getContractEvents({
       address: network.jobs,
       abi: lilypadJobsAbi,
@@ -348,12 +355,14 @@ describe('LilypadJobs', () => {
       const user = chain.wallet('user7');
       await giveTokens('user7', MAX_PRICE);
       await depositFor(user, network, chain.address('user7'), MAX_PRICE);
-      await user.writeContract({
-        address: network.jobs,
-        abi: lilypadJobsAbi,
-        functionName: 'runJob',
-        args: ['cowsay:v0.0.1', ['Message=moo'], MAX_PRICE],
-      });
+      await mined(
+        user.writeContract({
+          address: network.jobs,
+          abi: lilypadJobsAbi,
+          functionName: 'runJob',
+          args: ['cowsay:v0.0.1', ['Message=moo'], MAX_PRICE],
+        }),
+      );
       return (await read(network.jobs, lilypadJobsAbi, 'jobCount')) as bigint;
     })();
     const cancel = async (role: 'user7' | 'user5') => {
@@ -374,12 +383,14 @@ describe('LilypadJobs', () => {
       errorName: 'NotPending',
     });
     expect(await jobsBalance(chain.publicClient, network, chain.address('user7'))).toBe(MAX_PRICE);
-    await chain.wallet('user7').writeContract({
-      address: network.jobs,
-      abi: lilypadJobsAbi,
-      functionName: 'withdraw',
-      args: [MAX_PRICE],
-    });
+    await mined(
+      chain.wallet('user7').writeContract({
+        address: network.jobs,
+        abi: lilypadJobsAbi,
+        functionName: 'withdraw',
+        args: [MAX_PRICE],
+      }),
+    );
     expect(await jobsBalance(chain.publicClient, network, chain.address('user7'))).toBe(0n);
   });
 
