@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { type Address, type Hex, hexToBytes, type LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { lilypadDealsAbi } from '../chain/artifacts/index.js';
+import { ChainFollower, type DealLog } from '../chain/chain-follower.js';
 import {
   type LilypadPublicClient,
   type LilypadWalletClient,
@@ -32,7 +33,6 @@ import { DealState, dealStateName } from '../protocol/deal-states.js';
 import { dealId as computeDealId, type Deal, jobOfferId } from '../protocol/eip712.js';
 import type { NetworkConfig } from '../protocol/network.js';
 import { SolverClient } from '../protocol/solver-client.js';
-import { ChainFollower, type DealLog } from '../solver/chain-follower.js';
 import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
 import { downloadFolder } from '../storage/verified-fetch.js';
 import { type MediationRecord, MediatorStore } from './mediator-store.js';

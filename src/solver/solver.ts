@@ -15,6 +15,7 @@ import { CID } from 'multiformats/cid';
 import type { Logger } from 'pino';
 import { type Address, type Hex, hexToBytes } from 'viem';
 import { privateKeyToAddress } from 'viem/accounts';
+import { ChainFollower, type DealLog } from '../chain/chain-follower.js';
 import {
   type LilypadPublicClient,
   type LilypadWalletClient,
@@ -28,7 +29,6 @@ import type { NetworkConfig } from '../protocol/network.js';
 import type { SignedJobOffer, SignedResourceOffer, SolverEvent } from '../protocol/wire.js';
 import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
 import { buildSolverApi } from './api.js';
-import { ChainFollower, type DealLog } from './chain-follower.js';
 import { Directory, type DirectoryLimits } from './directory.js';
 import { EventHub } from './event-hub.js';
 import { EventLog, type SequencedEvent } from './event-log.js';

@@ -3,9 +3,9 @@
  * 0), and from the block after its cursor once it has one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChainFollower, type DealLog } from '../../src/chain/chain-follower.js';
 import type { LilypadPublicClient } from '../../src/chain/clients.js';
-import { ChainFollower, type DealLog } from '../../src/solver/chain-follower.js';
-import { startChain } from '../chain/setup.js';
+import { startChain } from './setup.js';
 
 let chain: Awaited<ReturnType<typeof startChain>>;
 

@@ -5,8 +5,8 @@
  * `poll()` can be called early to cut latency.
  */
 import { type Log, parseEventLogs } from 'viem';
-import { lilypadDealsAbi } from '../chain/artifacts/index.js';
-import type { LilypadPublicClient } from '../chain/clients.js';
+import { lilypadDealsAbi } from './artifacts/index.js';
+import type { LilypadPublicClient } from './clients.js';
 
 export type DealLog = ReturnType<typeof parseEventLogs<typeof lilypadDealsAbi>>[number];
 
