@@ -12,16 +12,12 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WasmApi } from '../src/executors/wasm/wasm-api.js';
+import { compileModule, FIXED_OPTIONS } from '../src/modules/build.js';
 import { MANIFEST_FILE, readManifest } from '../src/modules/manifest.js';
 import { packageRoot } from '../src/modules/registry.js';
 import { folderCid } from '../src/storage/unixfs.js';
 
-const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 const ENTRY = 'assembly/index.ts';
-const CONFIG = 'asconfig.json';
-// Per-module settings (runtime, exportStart, use) come from the module's asconfig.json; these win.
-const FIXED_OPTIONS = ['--optimizeLevel', '3', '--shrinkLevel', '0', '--noColors'];
 
 const root = packageRoot();
 // The compiler (with binaryen) takes seconds to load: only when something needs building.
@@ -87,38 +83,6 @@ async function readStamp(file: string): Promise<Stamp | undefined> {
   }
 }
 
-async function compile(moduleDir: string, artifact: string): Promise<Uint8Array> {
-  const { default: asc } = await import('assemblyscript/asc');
-  const outputs = new Map<string, Uint8Array | string>();
-  const args = [ENTRY, '--baseDir', moduleDir, '--outFile', artifact, ...FIXED_OPTIONS];
-  if (existsSync(join(moduleDir, CONFIG))) args.push('--config', CONFIG);
-  const stderr = asc.createMemoryStream();
-  const result = await asc.main(args, {
-    stderr,
-    writeFile: (name, contents) => {
-      outputs.set(name, contents);
-    },
-  });
-  if (result.error)
-    throw new Error(`asc failed for ${moduleDir}:\n${stderr.toString()}${result.error.message}`);
-  const binary = outputs.get(artifact);
-  if (!(binary instanceof Uint8Array)) throw new Error(`asc wrote no ${artifact} for ${moduleDir}`);
-  for (const name of outputs.keys()) {
-    if (name !== artifact)
-      throw new Error(`${moduleDir}: asc also wrote ${name}; drop sourceMap/textFile from ${CONFIG}`);
-  }
-  // Source maps and debug names carry file paths of this machine: not in a content-addressed artifact.
-  const module = await WebAssembly.compile(binary);
-  for (const section of ['sourceMappingURL', 'name']) {
-    if (WebAssembly.Module.customSections(module, section).length > 0) {
-      throw new Error(
-        `${moduleDir}: the artifact has a "${section}" section; drop debug/sourceMap from ${CONFIG}`,
-      );
-    }
-  }
-  return binary;
-}
-
 async function buildModule(name: string): Promise<void> {
   const moduleDir = join(modulesDir, name);
   const manifest = await readManifest(moduleDir);
@@ -138,7 +102,7 @@ async function buildModule(name: string): Promise<void> {
   }
 
   const started = performance.now();
-  const binary = await compile(moduleDir, manifest.entry.wasm);
+  const binary = await compileModule(moduleDir, manifest.entry.wasm);
   const staging = join(outDir, `.${name}.partial-${process.pid}`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });

@@ -15,9 +15,11 @@ const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssem
 export const BUILD_DIR = 'build';
 const ENTRY = 'assembly/index.ts';
 const CONFIG = 'asconfig.json';
-const FIXED_OPTIONS = ['--optimizeLevel', '3', '--shrinkLevel', '0', '--noColors'];
+// Per-module settings (runtime, exportStart, use) come from the module's asconfig.json; these win.
+export const FIXED_OPTIONS = ['--optimizeLevel', '3', '--shrinkLevel', '0', '--noColors'];
 
-async function compile(projectDir: string, artifact: string): Promise<Uint8Array> {
+/** Compiles one AssemblyScript project to its artifact's bytes, refusing anything that would carry machine paths. */
+export async function compileModule(projectDir: string, artifact: string): Promise<Uint8Array> {
   const { default: asc } = await import('assemblyscript/asc');
   const outputs = new Map<string, Uint8Array | string>();
   const args = [ENTRY, '--baseDir', projectDir, '--outFile', artifact, ...FIXED_OPTIONS];
@@ -36,6 +38,13 @@ async function compile(projectDir: string, artifact: string): Promise<Uint8Array
   }
   const binary = outputs.get(artifact);
   if (!(binary instanceof Uint8Array)) throw new LilypadError(`asc wrote no ${artifact} for ${projectDir}`);
+  for (const name of outputs.keys()) {
+    if (name !== artifact) {
+      throw new LilypadError(`asc also wrote ${name} for ${projectDir}`, {
+        hint: `drop sourceMap/textFile from ${CONFIG}`,
+      });
+    }
+  }
   const module = await WebAssembly.compile(binary);
   for (const section of ['sourceMappingURL', 'name']) {
     if (WebAssembly.Module.customSections(module, section).length > 0) {
@@ -61,7 +70,7 @@ export async function buildModule(projectDir: string): Promise<{ dir: string; by
     });
   }
   if (manifest.entry.wasm.includes('/')) throw new LilypadError('entry.wasm must be a plain file name');
-  const binary = await compile(projectDir, manifest.entry.wasm);
+  const binary = await compileModule(projectDir, manifest.entry.wasm);
   const target = join(projectDir, BUILD_DIR);
   const staging = `${target}.partial-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
