@@ -7,18 +7,17 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CID } from 'multiformats/cid';
 import type { Logger } from 'pino';
-import { type Address, type Hex, hexToBytes } from 'viem';
-import { getBlock, getContractEvents, readContract } from 'viem/actions';
-import { lilypadDealsAbi, lilypadJobsAbi } from '../chain/artifacts/index.js';
+import type { Address, Hex } from 'viem';
+import { getBlock, readContract } from 'viem/actions';
+import { lilypadJobsAbi } from '../chain/artifacts/index.js';
 import {
   type LilypadPublicClient,
   type LilypadWalletClient,
   publicClientFor,
   walletClientFor,
 } from '../chain/clients.js';
-import { accept, ChainCallError, dealStatus, timeoutSubmit } from '../chain/deals.js';
+import { accept, ChainCallError, dealStatus, submittedResultCID, timeoutSubmit } from '../chain/deals.js';
 import { deliverResult, jobOf, jobRequests, reportFailure } from '../chain/jobs.js';
 import { downloadResult, runJob } from '../job-creator/run-job.js';
 import { parseInputPairs, validateInputs } from '../modules/inputs.js';
@@ -278,7 +277,7 @@ export class Bridge {
         case DealState.ResultsSubmitted:
         case DealState.Accepted:
         case DealState.MediationAccepted: {
-          const resultCID = await this.#resultCIDOf(id);
+          const resultCID = await submittedResultCID(this.#client, network, id);
           await downloadResult(
             network.solverUrl,
             resultCID,
@@ -301,19 +300,6 @@ export class Bridge {
       }
       await sleep(this.#interval(), undefined, { signal: this.#signal });
     }
-  }
-
-  async #resultCIDOf(id: Hex): Promise<string> {
-    const [log] = await getContractEvents(this.#client, {
-      address: this.#options.network.deals,
-      abi: lilypadDealsAbi,
-      eventName: 'ResultsSubmitted',
-      args: { dealId: id },
-      fromBlock: 0n,
-      strict: true,
-    });
-    if (!log) throw new LilypadError(`no ResultsSubmitted event for deal ${id}`);
-    return CID.decode(hexToBytes(log.args.resultCID)).toString();
   }
 
   /** Settles the job with its accepted deal: the jobs contract pays and calls the client back, once. */

@@ -3,6 +3,8 @@
  * before it is signed, so a refused call throws a ChainCallError that names the contract's custom error
  * (`WrongState`, `InsufficientFree`, …) and consumes no nonce; then the receipt is awaited.
  */
+
+import { CID } from 'multiformats/cid';
 import {
   type Abi,
   type Account,
@@ -12,6 +14,7 @@ import {
   type Client,
   ContractFunctionRevertedError,
   type Hex,
+  hexToBytes,
   type Log,
   parseEventLogs,
   parseSignature,
@@ -23,6 +26,7 @@ import {
 import {
   estimateContractGas,
   getBlock,
+  getContractEvents,
   getTransactionReceipt,
   readContract,
   signTypedData,
@@ -538,6 +542,28 @@ export async function dealStatus(client: AnyClient, network: DealsNetwork, dealI
     args: [dealId],
   });
   return { state: state as DealState, agreedAt, resultsAt, cost };
+}
+
+/**
+ * The result CID the provider submitted for a deal, read from the chain's `ResultsSubmitted` event (not from the
+ * solver), searched from the contract's deployment block.
+ */
+export async function submittedResultCID(
+  client: AnyClient,
+  network: DealsNetwork & Pick<NetworkConfig, 'deployBlock'>,
+  dealId: Hex,
+): Promise<string> {
+  const logs = await getContractEvents(client, {
+    address: network.deals,
+    abi: lilypadDealsAbi,
+    eventName: 'ResultsSubmitted',
+    args: { dealId },
+    fromBlock: BigInt(network.deployBlock ?? 0),
+    strict: true,
+  });
+  const submitted = logs.at(-1);
+  if (!submitted) throw new LilypadError(`no ResultsSubmitted event for deal ${dealId}`);
+  return CID.decode(hexToBytes(submitted.args.resultCID)).toString();
 }
 
 // ---- events -----------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import type { Address } from 'viem';
+import { type Address, parseEther } from 'viem';
 import { addressSchema } from '../protocol/wire.js';
 
 /** An address flag. */
@@ -12,6 +12,28 @@ export function parseAddressOption(value: string): Address {
 /** A repeatable address flag. */
 export function collectAddress(value: string, list: Address[] = []): Address[] {
   return [...list, parseAddressOption(value)];
+}
+
+/** An amount of LP, in whole or decimal tokens (up to 18 decimals), as wei. */
+export function parseLpOption(value: string): bigint {
+  if (!/^\d+(\.\d{1,18})?$/.test(value))
+    throw new InvalidArgumentError(`"${value}" is not an amount of LP, e.g. 10 or 0.5`);
+  return parseEther(value);
+}
+
+/** A whole number flag (sizes, counts, ports): 0 or more. */
+export function parseCountOption(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError(`"${value}" is not a whole number`);
+  return n;
+}
+
+/** A whole number flag that must be at least 1 (concurrency, intervals). */
+export function parsePositiveOption(value: string): number {
+  const n = parseCountOption(value);
+  if (n < 1) throw new InvalidArgumentError(`"${value}" is not a positive whole number`);
+  return n;
 }
 
 /** Resolves on Ctrl-C or SIGTERM: how a foreground service waits for its end. */

@@ -9,11 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CID } from 'multiformats/cid';
 import type { Logger } from 'pino';
-import { type Address, type Hex, hexToBytes, type LocalAccount } from 'viem';
+import type { Address, Hex, LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { lilypadDealsAbi } from '../chain/artifacts/index.js';
 import { ChainFollower, type DealLog } from '../chain/chain-follower.js';
 import {
   type LilypadPublicClient,
@@ -21,7 +19,15 @@ import {
   publicClientFor,
   walletClientFor,
 } from '../chain/clients.js';
-import { ChainCallError, dealStatus, mediationStatus, Role, userOf, verdict } from '../chain/deals.js';
+import {
+  ChainCallError,
+  dealStatus,
+  mediationStatus,
+  Role,
+  submittedResultCID,
+  userOf,
+  verdict,
+} from '../chain/deals.js';
 import { ensureEscrow } from '../chain/escrow.js';
 import { ensureStake, registerService } from '../chain/registry.js';
 import type { Executor } from '../executors/executor.js';
@@ -47,6 +53,8 @@ export type MediatorOptions = {
   /** Executors by the manifest's `executor`; any not given is created on its first job. */
   executors?: Partial<Record<Executor['kind'], Executor>>;
   pollIntervalMs?: number;
+  /** Mediations run at once (each re-runs a job); default 2. Further draws wait, in the order drawn. */
+  concurrency?: number;
   /** Called once a mediation is done (verdict on-chain, or not needed any more). */
   onMediation?: (record: MediationRecord) => void;
 };
@@ -70,9 +78,10 @@ export class Mediator {
   #wallet!: LilypadWalletClient;
   #blockstore!: Blockstore;
   #follower: ChainFollower | undefined;
-  /** Mediations run one at a time, in the order they were drawn. */
-  #queue: Promise<void> = Promise.resolve();
+  /** Deals drawn and not yet mediated: waiting in the order drawn, or running. */
   readonly #queued = new Set<Hex>();
+  readonly #waiting: Hex[] = [];
+  readonly #running = new Map<Hex, Promise<void>>();
   #stopped = false;
 
   constructor(options: MediatorOptions) {
@@ -90,6 +99,8 @@ export class Mediator {
   async start(): Promise<void> {
     const { network, dataDir, stake } = this.#options;
     this.#stopped = false;
+    this.#queued.clear();
+    this.#waiting.length = 0;
     await mkdir(join(dataDir, 'modules'), { recursive: true });
     this.#store = new MediatorStore(join(dataDir, 'mediator.sqlite'));
     this.#blockstore = await openBlockstore(join(dataDir, 'blocks'));
@@ -106,6 +117,7 @@ export class Mediator {
       client: this.#public,
       address: network.deals,
       intervalMs: this.#options.pollIntervalMs ?? 250,
+      startBlock: BigInt(network.deployBlock ?? 0),
       cursor: () => this.#store.cursor(),
       apply: (logs, toBlock) => this.#applyLogs(logs, toBlock),
     });
@@ -117,7 +129,7 @@ export class Mediator {
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#follower?.stop();
-    await this.#queue;
+    await Promise.all(this.#running.values());
     this.#store?.close();
   }
 
@@ -141,7 +153,21 @@ export class Mediator {
     const id = dealId.toLowerCase() as Hex;
     if (this.#queued.has(id)) return;
     this.#queued.add(id);
-    this.#queue = this.#queue.then(() => this.#mediateUntilDone(id));
+    this.#waiting.push(id);
+    this.#startWaiting();
+  }
+
+  #startWaiting(): void {
+    const concurrency = Math.max(1, this.#options.concurrency ?? 2);
+    while (!this.#stopped && this.#running.size < concurrency) {
+      const id = this.#waiting.shift();
+      if (id === undefined) return;
+      const run = this.#mediateUntilDone(id).finally(() => {
+        this.#running.delete(id);
+        this.#startWaiting();
+      });
+      this.#running.set(id, run);
+    }
   }
 
   /** Retries a mediation that failed (solver or chain unreachable) until it is done, the deadline passed or we stop. */
@@ -234,7 +260,7 @@ export class Mediator {
     if (jobOfferId(network, offer).toLowerCase() !== deal.jobOffer.toLowerCase()) {
       throw new Error(`the solver returned a job offer that is not the one deal ${dealId} commits to`);
     }
-    const claimedCID = await this.#submittedResult(dealId);
+    const claimedCID = await submittedResultCID(this.#public, network, dealId);
     const moduleDir = await this.#fetch(offer.module, join(dataDir, 'modules', offer.module));
     const manifest = await readManifest(moduleDir);
     const inputs = validateInputs(manifest, parseCanonicalInputs(offer.inputs));
@@ -254,20 +280,6 @@ export class Mediator {
     const judgement = await judgeResult({ manifest, claimedCID, claimedDir, ours });
     this.#log.info({ dealId, claimedCID, ourCID: ours.cid, ...judgement }, 'judged');
     return judgement;
-  }
-
-  /** The result CID the provider submitted, read from the chain (not from the solver). */
-  async #submittedResult(dealId: Hex): Promise<string> {
-    const logs = await this.#public.getContractEvents({
-      address: this.#options.network.deals,
-      abi: lilypadDealsAbi,
-      eventName: 'ResultsSubmitted',
-      args: { dealId },
-      fromBlock: 0n,
-    });
-    const submitted = logs.at(-1);
-    if (!submitted) throw new Error(`no ResultsSubmitted event for deal ${dealId}`);
-    return CID.decode(hexToBytes(submitted.args.resultCID as Hex)).toString();
   }
 
   /** A folder by CID from the directory, every block verified; kept once complete. */

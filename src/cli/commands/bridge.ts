@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { Address } from 'viem';
 import { Bridge } from '../../bridge/bridge.js';
 import { LilypadError } from '../../protocol/errors.js';
 import { dataDir, env, environmentHelp, privateKeyFrom } from '../environment.js';
 import { createLogger } from '../logger.js';
 import { networkOption, networksForService } from '../network.js';
-import { parseAddressOption, untilStopped } from '../options.js';
+import { parseAddressOption, parsePositiveOption, untilStopped } from '../options.js';
 
 type Flags = {
   network?: string;
@@ -14,13 +14,6 @@ type Flags = {
   dataDir?: string;
   matchTimeout: number;
   pollInterval: number;
-};
-
-const positive = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new InvalidArgumentError(`"${value}" is not a positive whole number`);
-  return n;
 };
 
 export function registerBridge(program: Command): void {
@@ -49,10 +42,10 @@ export function registerBridge(program: Command): void {
     .option(
       '--match-timeout <seconds>',
       'how long a job waits for a match before it fails (NoMatch)',
-      positive,
+      parsePositiveOption,
       300,
     )
-    .option('--poll-interval <ms>', 'how often the chain is read', positive, 1000)
+    .option('--poll-interval <ms>', 'how often the chain is read', parsePositiveOption, 1000)
     .addHelpText(
       'after',
       `${environmentHelp([

@@ -1,20 +1,14 @@
 import { join } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
-import { parseEther } from 'viem';
+import { type Command, Option } from 'commander';
 import { Mediator } from '../../mediator/mediator.js';
 import { defaults } from '../../protocol/defaults.js';
 import { LilypadError } from '../../protocol/errors.js';
 import { dataDir, env, environmentHelp, privateKeyFrom } from '../environment.js';
 import { createLogger } from '../logger.js';
 import { networksForService } from '../network.js';
-import { untilStopped } from '../options.js';
+import { parseLpOption, parsePositiveOption, untilStopped } from '../options.js';
 
-const lp = (value: string) => {
-  if (!/^\d+(\.\d{1,18})?$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an amount of LP`);
-  return parseEther(value);
-};
-
-type Flags = { network?: string; dataDir?: string; stake: bigint };
+type Flags = { network?: string; dataDir?: string; stake: bigint; concurrency: number };
 
 export function registerMediator(program: Command): void {
   program
@@ -45,8 +39,13 @@ export function registerMediator(program: Command): void {
         '--stake <LP>',
         'the stake to keep; deals with a mediation fee above it cannot draw this mediator',
       )
-        .argParser(lp)
+        .argParser(parseLpOption)
         .default(defaults.mediationFee * 100n, '100'),
+    )
+    .addOption(
+      new Option('--concurrency <n>', 'challenged deals judged at once (each runs the job again)')
+        .argParser(parsePositiveOption)
+        .default(2),
     )
     .addHelpText('after', environmentHelp())
     .addHelpText(
@@ -68,6 +67,7 @@ Examples:
         dataDir: flags.dataDir ?? join(dataDir(), 'mediator', name),
         logger: createLogger().child({ network: name }),
         stake: flags.stake,
+        concurrency: flags.concurrency,
       });
       await mediator.start();
       await untilStopped();

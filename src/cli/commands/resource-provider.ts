@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type Address, formatEther, type Hex, parseEther } from 'viem';
+import { type Address, formatEther, type Hex } from 'viem';
 import { publicClientFor, walletClientFor } from '../../chain/clients.js';
 import { escrowBalance, withdraw } from '../../chain/deals.js';
 import { defaults } from '../../protocol/defaults.js';
@@ -17,17 +17,8 @@ import { ProviderStore } from '../../resource-provider/state-store.js';
 import { dataDir, env, environmentHelp, privateKeyFrom } from '../environment.js';
 import { createLogger } from '../logger.js';
 import { networksForService } from '../network.js';
-import { collectAddress, untilStopped } from '../options.js';
+import { collectAddress, parseCountOption, parseLpOption, untilStopped } from '../options.js';
 
-const count = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a whole number`);
-  return n;
-};
-const lp = (value: string) => {
-  if (!/^\d+(\.\d{1,18})?$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an amount of LP`);
-  return parseEther(value);
-};
 /** `CID=FIXED[:PER_INSTRUCTION]`, repeatable. */
 type ModulePrices = Record<string, [fixed: bigint, perInstruction: bigint | undefined]>;
 const modulePrice = (value: string, prices: ModulePrices = {}): ModulePrices => {
@@ -40,7 +31,10 @@ const modulePrice = (value: string, prices: ModulePrices = {}): ModulePrices => 
   }
   return {
     ...prices,
-    [cid.data]: [lp(match[2] as string), match[3] === undefined ? undefined : lp(match[3])],
+    [cid.data]: [
+      parseLpOption(match[2] as string),
+      match[3] === undefined ? undefined : parseLpOption(match[3]),
+    ],
   };
 };
 const collect = (value: string, list: string[] = []) => [...list, value];
@@ -150,22 +144,24 @@ export function registerResourceProvider(program: Command): void {
     .option(
       '--slots <n>',
       'jobs to run at once, on each network (default: as many as the machine fits)',
-      count,
+      parseCountOption,
     )
-    .option('--cpu <milli-cpu>', 'CPU offered per job, in thousandths of a core', count, 1000)
-    .option('--ram <MB>', 'memory offered per job', count, 2048)
-    .option('--disk <MB>', 'disk offered per job', count, 10_240)
-    .option('--gpu <n>', 'GPUs offered per job', count, 0)
-    .option('--gpu-vram <MB>', 'VRAM each offered GPU has at least', count, 0)
-    .option('--machine-cpus <n>', 'CPU cores of the machine (default: probed)', count)
-    .option('--machine-ram <MB>', 'RAM of the machine (default: probed)', count)
-    .option('--machine-disk <MB>', 'free disk for jobs (default: probed under --data-dir)', count)
-    .option('--machine-gpus <n>', 'GPUs of the machine (default: probed with nvidia-smi)', count)
-    .option('--machine-gpu-vram <MB>', 'VRAM of each GPU given by --machine-gpus', count)
-    .addOption(new Option('--price <LP>', 'fixed price per job').argParser(lp).default(rp.fixedPrice, '1'))
+    .option('--cpu <milli-cpu>', 'CPU offered per job, in thousandths of a core', parseCountOption, 1000)
+    .option('--ram <MB>', 'memory offered per job', parseCountOption, 2048)
+    .option('--disk <MB>', 'disk offered per job', parseCountOption, 10_240)
+    .option('--gpu <n>', 'GPUs offered per job', parseCountOption, 0)
+    .option('--gpu-vram <MB>', 'VRAM each offered GPU has at least', parseCountOption, 0)
+    .option('--machine-cpus <n>', 'CPU cores of the machine (default: probed)', parseCountOption)
+    .option('--machine-ram <MB>', 'RAM of the machine (default: probed)', parseCountOption)
+    .option('--machine-disk <MB>', 'free disk for jobs (default: probed under --data-dir)', parseCountOption)
+    .option('--machine-gpus <n>', 'GPUs of the machine (default: probed with nvidia-smi)', parseCountOption)
+    .option('--machine-gpu-vram <MB>', 'VRAM of each GPU given by --machine-gpus', parseCountOption)
+    .addOption(
+      new Option('--price <LP>', 'fixed price per job').argParser(parseLpOption).default(rp.fixedPrice, '1'),
+    )
     .addOption(
       new Option('--price-per-instruction <LP>', 'price per WASM instruction')
-        .argParser(lp)
+        .argParser(parseLpOption)
         .default(rp.pricePerInstruction, '0'),
     )
     .option(
@@ -177,7 +173,7 @@ export function registerResourceProvider(program: Command): void {
     .option('--module <CID>', 'run only these modules (repeat; default: any)', collect, [])
     .addOption(
       new Option('--timeout-collateral <LP>', 'collateral lost if a result is not submitted in time')
-        .argParser(lp)
+        .argParser(parseLpOption)
         .default(rp.timeoutCollateral, '2'),
     )
     .option(
@@ -192,7 +188,7 @@ export function registerResourceProvider(program: Command): void {
       collectAddress,
       [],
     )
-    .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics', count)
+    .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics', parseCountOption)
     .addHelpText('after', `${PRICING_HELP}${environmentHelp()}`)
     .action(async (flags: Flags) => {
       const privateKey = privateKeyFrom(env('WEB3_PRIVATE_KEY'));
@@ -321,7 +317,7 @@ export function registerResourceProvider(program: Command): void {
 
   command
     .command('withdraw')
-    .argument('[LP]', 'how much to withdraw (default: all that is free)', lp)
+    .argument('[LP]', 'how much to withdraw (default: all that is free)', parseLpOption)
     .summary('move free escrow balance back to the wallet')
     .description(
       'Move free escrow balance (earnings, and collateral no deal holds) back to the wallet. Collateral locked in deals stays; ' +

@@ -1,15 +1,15 @@
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type Address, parseEther } from 'viem';
+import type { Address } from 'viem';
 import { parseCheck, type ResultCheck } from '../../job-creator/check.js';
 import { runJob } from '../../job-creator/run-job.js';
 import { parseInputPairs } from '../../modules/inputs.js';
 import { defaults } from '../../protocol/defaults.js';
 import { LilypadError } from '../../protocol/errors.js';
-import { addressSchema, parseWire } from '../../protocol/wire.js';
 import { dataDir, env, environmentHelp } from '../environment.js';
 import { createLogger } from '../logger.js';
 import { networkForRun, networkOption } from '../network.js';
+import { collectAddress, parseAddressOption, parseLpOption } from '../options.js';
 import { describeProgress, progressPrinter } from '../progress-printer.js';
 
 type RunFlags = {
@@ -31,18 +31,6 @@ export const collectInput = (value: string, inputs: Record<string, string>) => {
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
-};
-const parseAddress = (value: string, list: Address[] = []) => {
-  try {
-    return [...list, parseWire(addressSchema, value, 'address')];
-  } catch {
-    throw new InvalidArgumentError(`"${value}" is not an address (0x + 40 hex digits)`);
-  }
-};
-const parseLP = (value: string) => {
-  if (!/^\d+(\.\d{1,18})?$/.test(value))
-    throw new InvalidArgumentError(`"${value}" is not an amount of LP, e.g. 10 or 0.5`);
-  return parseEther(value);
 };
 const parseSeconds = (value: string) => {
   const seconds = Number(value);
@@ -82,15 +70,15 @@ export function registerRun(program: Command): void {
     .option('--module-index <url|file>', 'registry index for name:version (default $LILYPAD_MODULE_INDEX)')
     .addOption(
       new Option('--max-price <LP>', 'the most this job may cost, in LP (locked until the job settles)')
-        .argParser(parseLP)
+        .argParser(parseLpOption)
         .default(defaults.maxPrice, '10'),
     )
     .option(
       '--mediator <address>',
       "a mediator you trust (repeat for several; default: the network's)",
-      parseAddress,
+      collectAddress,
     )
-    .option('--target <address>', 'run only on this resource provider', (v: string) => parseAddress(v)[0])
+    .option('--target <address>', 'run only on this resource provider', parseAddressOption)
     .option('--data-dir <path>', 'where results are written (default $LILYPAD_DATA_DIR or ~/.lilypad)')
     .addOption(
       new Option('--timeout <seconds>', 'give up if the job has not finished by then')
