@@ -213,6 +213,7 @@ export class Mediator {
     if (before.reason)
       return this.#finish(dealId, { resultCorrect: null, outcome: before.reason, txHash: null });
 
+    this.#log.info({ dealId }, 'mediating');
     const judgement = await this.#judge(dealId, deal);
     const now = await stillWanted();
     if (now.reason) return this.#finish(dealId, { resultCorrect: null, outcome: now.reason, txHash: null });

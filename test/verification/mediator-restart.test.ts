@@ -1,7 +1,7 @@
 /**
- * `lilypad mediator` as its own process, killed with SIGKILL and started again on the same data dir: a deal
- * it was drawn for while it was down is judged after the restart (no verdict missed), and the deal it had
- * judged before is not judged again (no verdict repeated).
+ * `lilypad mediator` as its own process, killed with SIGKILL and started again on the same data dir: the deals
+ * it was drawn for while it was down are judged after the restart (no verdict missed), at once (two at a
+ * time), and the deal it had judged before is not judged again (no verdict repeated).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,7 +28,7 @@ const mediatorKey = devAccount('mediator');
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lilypad-mediator-restart-'));
-  devnet = await startDevnet({ dataDir: join(dir, 'devnet'), logger: pino({ level: 'silent' }), slots: 1 });
+  devnet = await startDevnet({ dataDir: join(dir, 'devnet'), logger: pino({ level: 'silent' }), slots: 2 });
   // The devnet's own mediator service gives way to the command under test (same account).
   await devnet.mediator.stop();
   await writeDevnetState(dir, { pid: process.pid, network: devnet.network, mediators: devnet.mediators });
@@ -45,7 +45,8 @@ const env = () => ({
   WEB3_PRIVATE_KEY: mediatorKey.privateKey,
   LILYPAD_LOG_LEVEL: 'info',
 });
-const startMediator = () => startCli(['mediator', '--network', 'devnet'], env(), /mediator started/);
+const startMediator = () =>
+  startCli(['mediator', '--network', 'devnet', '--concurrency', '2'], env(), /mediator started/);
 const challengedJob = (message: string, events: JobProgress[] = []) =>
   runJob({
     network: devnet.network,
@@ -62,24 +63,36 @@ const challengedJob = (message: string, events: JobProgress[] = []) =>
     onProgress: (event) => events.push(event),
   });
 
-it('judges the deal it was drawn for while killed, and gives no verdict twice', async () => {
+it('judges the deals it was drawn for while killed, two at once, and gives no verdict twice', async () => {
   child = await startMediator();
   const first = await challengedJob('before the crash');
   expect(first.state).toBe('MediationAccepted');
 
   child.kill('SIGKILL');
   await new Promise((resolve) => child?.once('exit', resolve));
-  const events: JobProgress[] = [];
-  const second = challengedJob('while the mediator is down', events);
-  // Drawn while nobody is there to see it.
+  const events: JobProgress[][] = [[], []];
+  const whileDown = events.map((progress, i) => challengedJob(`while the mediator is down ${i}`, progress));
+  // Both drawn while nobody is there to see it.
   await expect
-    .poll(() => events.some((e) => e.type === 'job:challenged'), { timeout: 30_000, interval: 100 })
+    .poll(() => events.every((progress) => progress.some((e) => e.type === 'job:challenged')), {
+      timeout: 60_000,
+      interval: 100,
+    })
     .toBe(true);
 
   child = await startMediator();
-  expect((await second).state).toBe('MediationAccepted');
+  const log: { msg: string; dealId?: string }[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.startsWith('{')) log.push(JSON.parse(line));
+  });
+  const [second, third] = await Promise.all(whileDown);
+  if (!second || !third) throw new Error('two jobs were run');
+  expect([second.state, third.state]).toEqual(['MediationAccepted', 'MediationAccepted']);
   await stopCli(child);
   child = undefined;
+  // Concurrency 2: both mediations began before either ended.
+  const steps = log.filter((l) => l.msg === 'mediating' || l.msg === 'mediation done').map((l) => l.msg);
+  expect(steps.slice(0, 2)).toEqual(['mediating', 'mediating']);
 
   const client = publicClientFor(devnet.network.rpcUrl, devnet.network.chainId);
   const verdicts = await client.getContractEvents({
@@ -89,15 +102,18 @@ it('judges the deal it was drawn for while killed, and gives no verdict twice', 
     args: { mediator: mediatorKey.address },
     fromBlock: 0n,
   });
-  expect(verdicts.map((v) => v.args.dealId).sort()).toEqual([first.dealId, (await second).dealId].sort());
+  const judged = [first.dealId, second.dealId, third.dealId].map((id) => id.toLowerCase()).sort();
+  expect(verdicts.map((v) => v.args.dealId?.toLowerCase()).sort()).toEqual(judged);
   const store = new MediatorStore(join(dir, 'mediator', 'devnet', 'mediator.sqlite'));
   try {
-    expect(store.all().map((m) => [m.dealId, m.status, m.resultCorrect])).toEqual([
-      [first.dealId.toLowerCase(), 'done', true],
-      [(await second).dealId.toLowerCase(), 'done', true],
-    ]);
+    expect(
+      store
+        .all()
+        .map((m) => [m.dealId, m.status, m.resultCorrect])
+        .sort(),
+    ).toEqual(judged.map((id) => [id, 'done', true]));
     expect(store.all().every((m) => m.txHash !== null)).toBe(true);
   } finally {
     store.close();
   }
-}, 120_000);
+}, 180_000);
