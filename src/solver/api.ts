@@ -266,7 +266,9 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
       socket.end(
         `HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n${message}\n`,
       );
-    const url = new URL(path, 'http://solver');
+    // The request line is the client's: one that is not a URL is refused, not thrown on.
+    const url = URL.canParse(path, 'http://solver') ? new URL(path, 'http://solver') : undefined;
+    if (!url) return refuse('400 Bad Request', 'the request path is not a URL');
     if (url.pathname !== '/api/v1/events') return refuse('404 Not Found', 'events are at /api/v1/events');
     const sinceText = url.searchParams.get('since');
     let since: number | undefined;

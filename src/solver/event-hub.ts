@@ -10,6 +10,13 @@ export class EventHub {
     const set = this.#sockets.get(key) ?? new Set();
     set.add(socket);
     this.#sockets.set(key, set);
+    // The socket carries events one way: a party that sends anything is told so and disconnected.
+    socket.on('message', () =>
+      socket.close(1008, "this socket only carries the solver's events: send nothing"),
+    );
+    // ws closes the socket itself on a protocol error (a frame past the size limit: 1009); without a
+    // listener the error would be thrown as an uncaught exception and stop the solver.
+    socket.on('error', () => {});
     socket.once('close', () => {
       set.delete(socket);
       if (set.size === 0 && this.#sockets.get(key) === set) this.#sockets.delete(key);

@@ -3,8 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CID } from 'multiformats/cid';
 import { type Blockstore, getBlock } from './blockstore.js';
 import { CAR_CONTENT_TYPE, carHeader, carSection, carStream } from './car.js';
-import { parseCid } from './cid.js';
-import { inlineBlock } from './dag.js';
+import { isSupportedCid, parseCid } from './cid.js';
+import { blockLinks, inlineBlock } from './dag.js';
 import { BlockNotFoundError } from './errors.js';
 
 export const RAW_CONTENT_TYPE = 'application/vnd.ipld.raw';
@@ -55,6 +55,25 @@ function sendError(reply: FastifyReply, status: number, message: string): Fastif
   return reply.status(status).header('content-type', 'text/plain; charset=utf-8').send(`${message}\n`);
 }
 
+/**
+ * Why the inline part of a DAG (the identity CIDs reachable from `cid` through identity CIDs) cannot be
+ * walked, or undefined: found before the response starts, so it is a 400 and not a truncated CAR.
+ */
+function inlineProblem(cid: CID): string | undefined {
+  const bytes = inlineBlock(cid);
+  if (!bytes) return undefined;
+  if (!isSupportedCid(cid)) return 'only dag-pb and raw blocks are walked';
+  try {
+    for (const link of blockLinks(cid, bytes)) {
+      const problem = inlineProblem(link);
+      if (problem) return problem;
+    }
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  return undefined;
+}
+
 async function present(blockstore: Blockstore, cid: CID): Promise<boolean> {
   return inlineBlock(cid) !== undefined || (await blockstore.has(cid));
 }
@@ -101,6 +120,11 @@ export async function registerGateway(
     if (request.query['entity-bytes'] !== undefined)
       return sendError(reply, 400, 'entity-bytes is not supported');
     if (!(await present(blockstore, cid))) return sendError(reply, 404, `block ${cid} not found`);
+    if (format === 'car') {
+      // Stored blocks were checked when they were imported; inline ones come from the request itself.
+      const unwalkable = inlineProblem(cid);
+      if (unwalkable) return sendError(reply, 400, `cannot make a CAR of ${cid}: ${unwalkable}`);
+    }
 
     const name = cid.toString();
     const etag = format === 'raw' ? `"${name}.raw"` : `"${name}.car.${scope}"`;

@@ -1,0 +1,79 @@
+/**
+ * A solver on a real anvil for the hostile-input tests, and a snapshot of everything it keeps (every
+ * table of its store, every block of its directory), so a test can check that a refused request
+ * changed nothing.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { type Anvil, startAnvil } from '../../src/chain/anvil.js';
+import { publicClientFor, walletClientFor } from '../../src/chain/clients.js';
+import { deployContracts } from '../../src/chain/deploy.js';
+import { devAccount } from '../../src/chain/dev-accounts.js';
+import type { Network } from '../../src/protocol/eip712.js';
+import { Solver, type SolverLimits } from '../../src/solver/solver.js';
+import type { SqliteStore } from '../../src/solver/sqlite-store.js';
+
+/** The tables that hold what the solver knows (the chain cursor and the write journal move on their own). */
+const KEPT_TABLES = ['job_offers', 'resource_offers', 'deals', 'uploads', 'events', 'event_seqs'];
+
+export type SolverFixture = {
+  anvil: Anvil;
+  solver: Solver;
+  network: Network;
+  dataDir: string;
+  /** Every row of the store's tables and every block file, as one comparable string. */
+  snapshot(): Promise<string>;
+  stop(): Promise<void>;
+};
+
+export async function startSolverFixture(limits: Partial<SolverLimits> = {}): Promise<SolverFixture> {
+  const anvil = await startAnvil();
+  const contracts = await deployContracts(
+    walletClientFor(anvil.rpcUrl, anvil.chainId, devAccount('deployer').privateKey),
+    publicClientFor(anvil.rpcUrl, anvil.chainId),
+  );
+  const dataDir = await mkdtemp(join(tmpdir(), 'lilypad-hostile-'));
+  const solver = new Solver({
+    network: { chainId: anvil.chainId, rpcUrl: anvil.rpcUrl, ...contracts },
+    privateKey: devAccount('solver').privateKey,
+    dataDir,
+    logger: pino({ level: 'silent' }),
+    pollIntervalMs: 50,
+    limits,
+  });
+  await solver.start();
+  const reader = new Database(join(dataDir, 'solver.sqlite'), { readonly: true });
+  const blockFiles = async (dir: string): Promise<string[]> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    const names: string[] = [];
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) names.push(...(await blockFiles(path)));
+      else names.push(path);
+    }
+    return names.sort();
+  };
+  return {
+    anvil,
+    solver,
+    network: { chainId: anvil.chainId, deals: contracts.deals },
+    dataDir,
+    snapshot: async () => {
+      // Journaled writes reach the tables shortly after their commit: apply them before reading.
+      (solver.store as SqliteStore).applyJournal();
+      return JSON.stringify({
+        tables: KEPT_TABLES.map((table) => reader.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all()),
+        blocks: await blockFiles(join(dataDir, 'blocks')),
+      });
+    },
+    stop: async () => {
+      reader.close();
+      await solver.stop();
+      await anvil.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
