@@ -59,6 +59,8 @@ function noVerdictNeeded(state: DealState, alreadyVoted: boolean): string | unde
   return undefined;
 }
 
+const CURSOR_STORE_BLOCKS = 1000n;
+
 export class Mediator {
   readonly account: LocalAccount;
   readonly #options: MediatorOptions;
@@ -70,6 +72,9 @@ export class Mediator {
   #wallet!: LilypadWalletClient;
   #blockstore!: Blockstore;
   #follower: ChainFollower | undefined;
+  /** The last block read; stored with each draw, and at least every CURSOR_STORE_BLOCKS blocks. */
+  #cursor: bigint | undefined;
+  #storedCursor: bigint | undefined;
   /** Mediations run one at a time, in the order they were drawn. */
   #queue: Promise<void> = Promise.resolve();
   readonly #queued = new Set<Hex>();
@@ -102,11 +107,12 @@ export class Mediator {
       await ensureStake(this.#wallet, network, stake);
     }
     for (const open of this.#store.open()) this.#enqueue(open.dealId);
+    this.#cursor = this.#storedCursor = this.#store.cursor();
     this.#follower = new ChainFollower({
       client: this.#public,
       address: network.deals,
       intervalMs: this.#options.pollIntervalMs ?? 250,
-      cursor: () => this.#store.cursor(),
+      cursor: () => this.#cursor,
       apply: (logs, toBlock) => this.#applyLogs(logs, toBlock),
     });
     this.#follower.start();
@@ -118,6 +124,8 @@ export class Mediator {
     this.#stopped = true;
     await this.#follower?.stop();
     await this.#queue;
+    if (this.#cursor !== undefined && this.#cursor !== this.#storedCursor)
+      this.#store.addDraws([], this.#cursor);
     this.#store?.close();
   }
 
@@ -133,7 +141,14 @@ export class Mediator {
         ? [{ dealId: log.args.dealId, block: log.blockNumber ?? toBlock }]
         : [],
     );
-    this.#store.addDraws(draws, toBlock);
+    // A block without draws need not be committed (a commit per block costs a disk sync): a restart from an
+    // older cursor reads those blocks again and finds nothing to do in them.
+    const stored = this.#storedCursor ?? -1n;
+    if (draws.length > 0 || toBlock - stored >= CURSOR_STORE_BLOCKS) {
+      this.#store.addDraws(draws, toBlock);
+      this.#storedCursor = toBlock;
+    }
+    this.#cursor = toBlock;
     for (const draw of draws) this.#enqueue(draw.dealId);
   }
 
