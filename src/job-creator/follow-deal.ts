@@ -8,6 +8,7 @@ import { lilypadDealsAbi } from '../chain/artifacts/index.js';
 import type { LilypadPublicClient, LilypadWalletClient } from '../chain/clients.js';
 import {
   ChainCallError,
+  type DealStatus,
   type DealsNetwork,
   dealStatus,
   mediationStatus,
@@ -33,13 +34,12 @@ export type FollowOptions = {
 };
 
 /** The timeout this state allows once its deadline has passed, if any. */
-async function dueTimeout(options: FollowOptions, state: DealState, now: number) {
+async function dueTimeout(options: FollowOptions, status: DealStatus, now: number) {
   const { client, network, deal, dealId } = options;
-  if (state === DealState.Agreed) {
-    const { agreedAt } = await dealStatus(client, network, dealId);
-    return now > agreedAt + Number(deal.submitTimeout) ? timeoutSubmit : undefined;
+  if (status.state === DealState.Agreed) {
+    return now > status.agreedAt + Number(deal.submitTimeout) ? timeoutSubmit : undefined;
   }
-  if (state === DealState.Challenged) {
+  if (status.state === DealState.Challenged) {
     const { challengedAt } = await mediationStatus(client, network, dealId);
     return now > challengedAt + Number(deal.mediateTimeout) ? timeoutMediate : undefined;
   }
@@ -55,11 +55,15 @@ export async function followDeal(options: FollowOptions): Promise<{ state: DealS
   let timeoutTx: Hex | undefined;
   for (;;) {
     options.signal?.throwIfAborted();
-    const { state } = await dealStatus(client, network, dealId);
+    // Read together: one round trip per poll.
+    const [status, { timestamp }] = await Promise.all([
+      dealStatus(client, network, dealId),
+      client.getBlock({ blockTag: 'latest' }),
+    ]);
+    const { state } = status;
     if (isFinal(state) || (options.whileIn !== undefined && state !== options.whileIn))
       return { state, timeoutTx };
-    const { timestamp } = await client.getBlock({ blockTag: 'latest' });
-    const timeout = await dueTimeout(options, state, Number(timestamp));
+    const timeout = await dueTimeout(options, status, Number(timestamp));
     if (timeout) {
       try {
         timeoutTx = (await timeout(wallet, network, deal)).hash;

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CID } from 'multiformats/cid';
 import { type Address, formatEther, type Hex, zeroAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -319,16 +320,20 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     // A provider that never submits: once its deadline passes on-chain, we take our payment back with
     // its timeout collateral, and the job fails.
     const watchSubmitDeadline = (id: Hex, agreed: Deal) => {
-      followDeal({
-        client: publicClient,
-        wallet,
-        network,
-        deal: agreed,
-        dealId: id,
-        pollMs,
-        signal: watchSignal,
-        whileIn: DealState.Agreed,
-      })
+      // Just agreed: its deadline is at least a poll away.
+      sleep(pollMs, undefined, { signal: watchSignal })
+        .then(() =>
+          followDeal({
+            client: publicClient,
+            wallet,
+            network,
+            deal: agreed,
+            dealId: id,
+            pollMs,
+            signal: watchSignal,
+            whileIn: DealState.Agreed,
+          }),
+        )
         .then(async ({ state }) => {
           if (state !== DealState.TimedOutSubmit) return;
           const money = await jobCreatorMoney(publicClient, network, agreed, id, state);

@@ -67,6 +67,8 @@ function noVerdictNeeded(state: DealState, alreadyVoted: boolean): string | unde
   return undefined;
 }
 
+const CURSOR_STORE_BLOCKS = 1000n;
+
 export class Mediator {
   readonly account: LocalAccount;
   readonly #options: MediatorOptions;
@@ -78,6 +80,9 @@ export class Mediator {
   #wallet!: LilypadWalletClient;
   #blockstore!: Blockstore;
   #follower: ChainFollower | undefined;
+  /** The last block read; stored with each draw, and at least every CURSOR_STORE_BLOCKS blocks. */
+  #cursor: bigint | undefined;
+  #storedCursor: bigint | undefined;
   /** Deals drawn and not yet mediated: waiting in the order drawn, or running. */
   readonly #queued = new Set<Hex>();
   readonly #waiting: Hex[] = [];
@@ -113,12 +118,13 @@ export class Mediator {
       await ensureStake(this.#wallet, network, stake);
     }
     for (const open of this.#store.open()) this.#enqueue(open.dealId);
+    this.#cursor = this.#storedCursor = this.#store.cursor();
     this.#follower = new ChainFollower({
       client: this.#public,
       address: network.deals,
       intervalMs: this.#options.pollIntervalMs ?? 250,
       startBlock: BigInt(network.deployBlock ?? 0),
-      cursor: () => this.#store.cursor(),
+      cursor: () => this.#cursor,
       apply: (logs, toBlock) => this.#applyLogs(logs, toBlock),
     });
     this.#follower.start();
@@ -130,6 +136,8 @@ export class Mediator {
     this.#stopped = true;
     await this.#follower?.stop();
     await Promise.all(this.#running.values());
+    if (this.#cursor !== undefined && this.#cursor !== this.#storedCursor)
+      this.#store.addDraws([], this.#cursor);
     this.#store?.close();
   }
 
@@ -145,7 +153,14 @@ export class Mediator {
         ? [{ dealId: log.args.dealId, block: log.blockNumber ?? toBlock }]
         : [],
     );
-    this.#store.addDraws(draws, toBlock);
+    // A block without draws need not be committed (a commit per block costs a disk sync): a restart from an
+    // older cursor reads those blocks again and finds nothing to do in them.
+    const stored = this.#storedCursor ?? -1n;
+    if (draws.length > 0 || toBlock - stored >= CURSOR_STORE_BLOCKS) {
+      this.#store.addDraws(draws, toBlock);
+      this.#storedCursor = toBlock;
+    }
+    this.#cursor = toBlock;
     for (const draw of draws) this.#enqueue(draw.dealId);
   }
 

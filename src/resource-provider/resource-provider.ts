@@ -248,8 +248,8 @@ export class ResourceProvider {
           this.#track(this.#signProposal(event));
         }
         return;
+      // `deal:running` is this provider's own mark: nothing to move on.
       case 'deal:agreed':
-      case 'deal:running':
       case 'deal:results-submitted':
       case 'deal:settled':
         if (this.#store.getDeal(event.dealId)) this.#advance(event.dealId);

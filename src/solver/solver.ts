@@ -181,7 +181,8 @@ export class Solver {
     this.#follower = new ChainFollower({
       client: this.#public,
       address: network.deals,
-      intervalMs: this.#options.pollIntervalMs ?? 1000,
+      // A local chain is read as often as its client polls (clients.ts), so its events are seen at once.
+      intervalMs: this.#options.pollIntervalMs ?? Math.min(1000, this.#public.pollingInterval),
       cursor: () => this.#store.getChainCursor(),
       startBlock: BigInt(network.deployBlock ?? 0),
       apply: (logs, toBlock) =>

@@ -53,7 +53,7 @@ export async function exportCar(blockstore: Blockstore, root: CID): Promise<Uint
 export async function importCar(
   blockstore: Blockstore,
   bytes: Uint8Array,
-  options: { maxBytes?: number } = {},
+  options: { maxBytes?: number; onStored?: (block: Block) => void } = {},
 ): Promise<CID[]> {
   if (options.maxBytes !== undefined && bytes.byteLength > options.maxBytes) {
     throw new InvalidCarError(
@@ -90,7 +90,9 @@ export async function importCar(
   await checkComplete(blockstore, roots, blocks);
 
   for (const { cid, bytes: blockBytes } of blocks.values()) {
-    if (!(await blockstore.has(cid))) await blockstore.put(cid, blockBytes);
+    if (await blockstore.has(cid)) continue;
+    await blockstore.put(cid, blockBytes);
+    options.onStored?.({ cid, bytes: blockBytes });
   }
   return roots;
 }

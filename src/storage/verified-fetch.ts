@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CID } from 'multiformats/cid';
 import { type Blockstore, concat, getBlock } from './blockstore.js';
+import { CAR_CONTENT_TYPE, importCar } from './car.js';
 import { isSupportedCid, parseCid, RAW_CODE } from './cid.js';
 import { blockLinks, inlineBlock } from './dag.js';
-import { BlockNotFoundError, GatewayFetchError, UnsupportedBlockError } from './errors.js';
+import { BlockNotFoundError, GatewayFetchError, InvalidCarError, UnsupportedBlockError } from './errors.js';
 import { RAW_CONTENT_TYPE } from './gateway.js';
 import { exportFolder } from './unixfs.js';
 import { verifyBlock } from './verify.js';
@@ -193,7 +194,60 @@ export async function fetchDag(
   return progress;
 }
 
-/** fetchDag, then the folder written to `destDir` (see exportFolder). */
+/** A DAG whose CAR is larger than this is fetched block by block (a CAR is held whole while it is checked). */
+const MAX_CAR_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The DAG under `root` in one request (`application/vnd.ipld.car`, the whole DAG): importCar checks every block
+ * against its CID and the DAG for completeness before it stores anything, so a lying gateway leaves nothing false
+ * behind here either. Undefined when the gateway does not send the DAG as one complete CAR of at most
+ * MAX_CAR_BYTES: then it is fetched block by block.
+ */
+async function fetchCar(
+  base: string,
+  root: CID,
+  blockstore: Blockstore,
+  options: FetchDagOptions,
+): Promise<FetchProgress | undefined> {
+  const signal = options.signal ?? new AbortController().signal;
+  const url = `${base}/ipfs/${root}?format=car&dag-scope=all`;
+  let response: Response;
+  try {
+    response = await (options.fetch ?? globalThis.fetch)(url, {
+      headers: { accept: CAR_CONTENT_TYPE },
+      signal,
+    });
+  } catch {
+    signal.throwIfAborted();
+    return undefined;
+  }
+  if (!response.ok || !response.headers.get('content-type')?.startsWith(CAR_CONTENT_TYPE)) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  const progress: FetchProgress = { blocks: 0, bytes: 0 };
+  try {
+    const bytes = await readBody(response, MAX_CAR_BYTES, url);
+    const roots = await importCar(blockstore, bytes, {
+      onStored: (block) => {
+        progress.blocks += 1;
+        progress.bytes += block.bytes.byteLength;
+        options.onProgress?.({ ...progress });
+      },
+    });
+    if (roots.length !== 1 || !roots[0]?.equals(root)) return undefined;
+  } catch (error) {
+    // Too big, truncated or incomplete: block by block (a block that does not match its CID throws).
+    if (error instanceof GatewayFetchError || error instanceof InvalidCarError) return undefined;
+    throw error;
+  }
+  return progress;
+}
+
+/**
+ * The DAG under `cid` (as one CAR when the gateway can send it, else block by block: fetchDag), then the folder
+ * written to `destDir` (see exportFolder).
+ */
 export async function downloadFolder(
   gatewayUrl: string,
   cid: CID | string,
@@ -202,7 +256,9 @@ export async function downloadFolder(
   options: FetchDagOptions = {},
 ): Promise<FetchProgress> {
   const root = parseCid(cid);
-  const fetched = await fetchDag(gatewayUrl, root, blockstore, options);
+  const base = gatewayUrl.replace(/\/+$/, '');
+  const fetched =
+    (await fetchCar(base, root, blockstore, options)) ?? (await fetchDag(base, root, blockstore, options));
   await exportFolder(blockstore, root, destDir, options.signal ? { signal: options.signal } : {});
   return fetched;
 }

@@ -66,6 +66,32 @@ describe('verified fetch', () => {
     expect(events.at(-1)).toEqual(result);
   });
 
+  it('downloads a folder in one request as a CAR, or block by block from a gateway that sends no CAR', async () => {
+    let requests = 0;
+    const counting: typeof fetch = (input, init) => {
+      requests++;
+      return fetch(input, init);
+    };
+    const car = join(await tempDir(), 'car');
+    const viaCar = await downloadFolder(await startGateway(source), root, memoryBlockstore(), car, {
+      fetch: counting,
+    });
+    expect(requests).toBe(1);
+    expect(viaCar.blocks).toBe(blocks.length);
+    expect(await snapshot(car)).toEqual(await snapshot(dir));
+
+    requests = 0;
+    const rawOnly = await customGateway(async (cid) => ({
+      status: 200,
+      body: await getBlock(source, CID.parse(cid)),
+    }));
+    const byBlock = join(await tempDir(), 'blocks');
+    const viaBlocks = await downloadFolder(rawOnly, root, memoryBlockstore(), byBlock, { fetch: counting });
+    expect(requests).toBe(1 + blocks.length);
+    expect(viaBlocks).toEqual(viaCar);
+    expect(await snapshot(byBlock)).toEqual(await snapshot(dir));
+  });
+
   it('fetches nothing that is already stored, and resumes a partial fetch', async () => {
     const url = await startGateway(source);
     let requests = 0;
