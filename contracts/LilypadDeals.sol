@@ -81,13 +81,6 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
         uint128 locked;
     }
 
-    /// @notice One storage slot per deal.
-    struct DealStatus {
-        DealState state;
-        uint40 agreedAt;
-        uint40 resultsAt;
-        uint128 cost;
-    }
 
     /// @notice One slot per challenged deal: bit i of a mask is `deal.mediators[i]`.
     struct Mediation {
@@ -137,8 +130,9 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
 
     mapping(address account => Balance) private _balances;
 
-    /// @notice The on-chain status of a deal, by id.
-    mapping(bytes32 dealId => DealStatus) public deals;
+    /// @dev One storage word per deal: state in bits 0-7, agreedAt 8-47, resultsAt 48-87 and cost 88-215 (see
+    /// `deals`). A plain word, not a struct, so that a transition writes the slot without reading it again.
+    mapping(bytes32 dealId => uint256 word) private _dealWords;
 
     /// @notice The mediation of a challenged deal, by id.
     mapping(bytes32 dealId => Mediation) public mediations;
@@ -287,6 +281,16 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
 
     // ---- deals --------------------------------------------------------------------------------------------------
 
+    /// @notice The on-chain status of a deal, by id.
+    function deals(bytes32 id)
+        external
+        view
+        returns (DealState state, uint40 agreedAt, uint40 resultsAt, uint128 cost)
+    {
+        uint256 word = _dealWords[id];
+        return (_stateOf(word), uint40(_agreedAtOf(word)), uint40(_resultsAtOf(word)), uint128(_costOf(word)));
+    }
+
     /// @notice The deal's id: its EIP-712 hash, the digest both parties sign.
     function dealId(Deal calldata deal) external view returns (bytes32) {
         return _dealId(deal);
@@ -348,12 +352,11 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
     /// resource provider's timeout collateral Ts moves to the job creator.
     function timeoutSubmit(Deal calldata deal) external notInTokenCall {
         bytes32 id = _dealId(deal);
-        DealStatus storage status = deals[id];
-        DealState state = status.state;
-        if (state != DealState.Agreed) revert WrongState(id, uint8(state));
-        uint256 deadline = uint256(status.agreedAt) + deal.submitTimeout;
+        uint256 status = _dealWords[id];
+        if (_stateOf(status) != DealState.Agreed) revert WrongState(id, uint8(_stateOf(status)));
+        uint256 deadline = _agreedAtOf(status) + deal.submitTimeout;
         if (block.timestamp <= deadline) revert TooEarly(id, deadline);
-        status.state = DealState.TimedOutSubmit;
+        _dealWords[id] = _withState(status, DealState.TimedOutSubmit);
         uint256 payment = deal.paymentCollateral;
         uint256 timeoutCollateral = deal.timeoutCollateral;
         _update(deal.jobCreator, payment, payment + timeoutCollateral, 0);
@@ -382,14 +385,13 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
     /// mediators (those both parties trust) that are registered as mediators with a stake of at least F.
     function challenge(Deal calldata deal) external notInTokenCall {
         bytes32 id = _dealId(deal);
-        DealStatus storage status = deals[id];
-        DealStatus memory s = status;
-        if (s.state != DealState.ResultsSubmitted) revert WrongState(id, uint8(s.state));
+        uint256 status = _dealWords[id];
+        if (_stateOf(status) != DealState.ResultsSubmitted) revert WrongState(id, uint8(_stateOf(status)));
         if (msg.sender != deal.jobCreator) revert NotParty(id, msg.sender);
-        uint256 deadline = uint256(s.resultsAt) + deal.judgeTimeout;
+        uint256 deadline = _resultsAtOf(status) + deal.judgeTimeout;
         if (block.timestamp > deadline) revert TooLate(id, deadline);
         uint256 drawn = _draw(deal, id);
-        status.state = DealState.Challenged;
+        _dealWords[id] = _withState(status, DealState.Challenged);
         mediations[id] = Mediation(uint40(block.timestamp), uint64(drawn), 0, 0);
         _update(msg.sender, 0, 0, deal.mediationFee);
         emit DealStateChanged(id, uint8(DealState.Challenged));
@@ -401,9 +403,8 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
     /// creator) from the resource provider's results collateral.
     function verdict(Deal calldata deal, bool resultCorrect) external notInTokenCall {
         bytes32 id = _dealId(deal);
-        DealStatus storage status = deals[id];
-        DealState state = status.state;
-        if (state != DealState.Challenged) revert WrongState(id, uint8(state));
+        uint256 status = _dealWords[id];
+        if (_stateOf(status) != DealState.Challenged) revert WrongState(id, uint8(_stateOf(status)));
         Mediation memory m = mediations[id];
         uint256 deadline = uint256(m.challengedAt) + deal.mediateTimeout;
         if (block.timestamp > deadline) revert TooLate(id, deadline);
@@ -419,20 +420,20 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
         _closeMediation(deal, m.drawn);
         uint256 fee = deal.mediationFee;
         uint256 payment = deal.paymentCollateral;
-        uint256 cost = status.cost;
+        uint256 cost = _costOf(status);
         uint256 results = _resultsCollateral(deal, cost);
         if (resultCorrect) {
-            status.state = DealState.MediationAccepted;
+            _dealWords[id] = _withState(status, DealState.MediationAccepted);
             _update(deal.jobCreator, payment + fee, payment - cost, 0);
             _update(deal.resourceProvider, results, results + cost, 0);
         } else {
-            status.state = DealState.MediationRejected;
+            _dealWords[id] = _withState(status, DealState.MediationRejected);
             // results >= fee: R is never less than the mediation fee.
             _update(deal.jobCreator, payment + fee, payment + results, 0);
             _update(deal.resourceProvider, results, 0, 0);
         }
         _payMediators(deal, votes, fee);
-        emit DealStateChanged(id, uint8(status.state));
+        emit DealStateChanged(id, uint8(resultCorrect ? DealState.MediationAccepted : DealState.MediationRejected));
     }
 
     /// @notice Anyone, after `challengedAt + mediateTimeout` without a decision: everything is unlocked to its owner
@@ -440,17 +441,16 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
     /// provider and the rest to the job creator.
     function timeoutMediate(Deal calldata deal) external notInTokenCall {
         bytes32 id = _dealId(deal);
-        DealStatus storage status = deals[id];
-        DealState state = status.state;
-        if (state != DealState.Challenged) revert WrongState(id, uint8(state));
+        uint256 status = _dealWords[id];
+        if (_stateOf(status) != DealState.Challenged) revert WrongState(id, uint8(_stateOf(status)));
         Mediation memory m = mediations[id];
         uint256 deadline = uint256(m.challengedAt) + deal.mediateTimeout;
         if (block.timestamp <= deadline) revert TooEarly(id, deadline);
-        status.state = DealState.TimedOutMediate;
+        _dealWords[id] = _withState(status, DealState.TimedOutMediate);
         _closeMediation(deal, m.drawn);
         uint256 fee = deal.mediationFee;
         uint256 toJC = deal.paymentCollateral + fee;
-        uint256 results = _resultsCollateral(deal, status.cost);
+        uint256 results = _resultsCollateral(deal, _costOf(status));
         uint256 toRP = results;
         uint256 silent = m.drawn & ~uint256(m.votedCorrect | m.votedWrong);
         for (uint256 i = 0; silent != 0; ++i) {
@@ -480,12 +480,12 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
 
     function _agree(Deal calldata deal, bytes calldata sigJC, bytes calldata sigRP) private returns (bytes32 id) {
         id = _dealId(deal);
-        DealState state = deals[id].state;
+        DealState state = _stateOf(_dealWords[id]);
         if (state != DealState.None) revert WrongState(id, uint8(state));
         if (block.timestamp > deal.expiry) revert TooLate(id, deal.expiry);
         _checkSignature(deal.jobCreator, id, sigJC);
         _checkSignature(deal.resourceProvider, id, sigRP);
-        deals[id] = DealStatus(DealState.Agreed, uint40(block.timestamp), 0, 0);
+        _dealWords[id] = _statusWord(DealState.Agreed, block.timestamp, 0, 0);
         _update(deal.jobCreator, 0, 0, deal.paymentCollateral);
         _update(deal.resourceProvider, 0, 0, deal.timeoutCollateral);
         emit DealStateChanged(id, uint8(DealState.Agreed));
@@ -493,47 +493,75 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
 
     function _submitResult(Deal calldata deal, bytes calldata resultCID, uint256 instructionCount) private {
         bytes32 id = _dealId(deal);
-        DealStatus memory status = deals[id];
-        if (status.state != DealState.Agreed) revert WrongState(id, uint8(status.state));
+        uint256 status = _dealWords[id];
+        if (_stateOf(status) != DealState.Agreed) revert WrongState(id, uint8(_stateOf(status)));
         if (msg.sender != deal.resourceProvider) revert NotParty(id, msg.sender);
-        uint256 deadline = uint256(status.agreedAt) + deal.submitTimeout;
+        uint256 deadline = _agreedAtOf(status) + deal.submitTimeout;
         if (block.timestamp > deadline) revert TooLate(id, deadline);
         uint256 cost = _jobCost(deal, instructionCount);
         uint256 timeoutCollateral = deal.timeoutCollateral;
-        deals[id] = DealStatus(DealState.ResultsSubmitted, status.agreedAt, uint40(block.timestamp), uint128(cost));
+        _dealWords[id] = _statusWord(DealState.ResultsSubmitted, _agreedAtOf(status), block.timestamp, cost);
         _update(msg.sender, timeoutCollateral, timeoutCollateral, _resultsCollateral(deal, cost));
         emit ResultsSubmitted(id, resultCID, instructionCount, cost);
     }
 
     function _accept(Deal calldata deal) private {
         bytes32 id = _dealId(deal);
-        DealStatus storage status = deals[id];
-        DealState state = status.state;
-        if (state != DealState.ResultsSubmitted) revert WrongState(id, uint8(state));
+        uint256 status = _dealWords[id];
+        if (_stateOf(status) != DealState.ResultsSubmitted) revert WrongState(id, uint8(_stateOf(status)));
         if (msg.sender != deal.jobCreator) revert NotParty(id, msg.sender);
         _settleAccepted(deal, id, status);
     }
 
     function _timeoutJudge(Deal calldata deal) private {
         bytes32 id = _dealId(deal);
-        DealStatus storage status = deals[id];
-        DealState state = status.state;
-        if (state != DealState.ResultsSubmitted) revert WrongState(id, uint8(state));
-        uint256 deadline = uint256(status.resultsAt) + deal.judgeTimeout;
+        uint256 status = _dealWords[id];
+        if (_stateOf(status) != DealState.ResultsSubmitted) revert WrongState(id, uint8(_stateOf(status)));
+        uint256 deadline = _resultsAtOf(status) + deal.judgeTimeout;
         if (block.timestamp <= deadline) revert TooEarly(id, deadline);
         _settleAccepted(deal, id, status);
     }
 
     /// @dev cost JC → RP; P − cost unlocked to JC; R unlocked to RP. R is recomputed from the terms and the stored
     /// cost, exactly as `submitResult` locked it.
-    function _settleAccepted(Deal calldata deal, bytes32 id, DealStatus storage status) private {
-        uint256 cost = status.cost;
-        status.state = DealState.Accepted;
+    function _settleAccepted(Deal calldata deal, bytes32 id, uint256 status) private {
+        uint256 cost = _costOf(status);
+        _dealWords[id] = _withState(status, DealState.Accepted);
         uint256 payment = deal.paymentCollateral;
         uint256 results = _resultsCollateral(deal, cost);
         _update(deal.jobCreator, payment, payment - cost, 0);
         _update(deal.resourceProvider, results, results + cost, 0);
         emit DealStateChanged(id, uint8(DealState.Accepted));
+    }
+
+    /// @dev A deal's status word (`_dealWords`); times fit in 40 bits and the cost (<= P) in 128.
+    function _statusWord(DealState state, uint256 agreedAt, uint256 resultsAt, uint256 cost)
+        private
+        pure
+        returns (uint256)
+    {
+        return uint256(state) | (agreedAt << 8) | (resultsAt << 48) | (uint256(SafeCast.toUint128(cost)) << 88);
+    }
+
+    /// @dev The same status word in another state: a transition.
+    function _withState(uint256 word, DealState state) private pure returns (uint256) {
+        return (word & ~uint256(0xff)) | uint256(state);
+    }
+
+    function _stateOf(uint256 word) private pure returns (DealState) {
+        return DealState(uint8(word));
+    }
+
+    function _agreedAtOf(uint256 word) private pure returns (uint256) {
+        return uint40(word >> 8);
+    }
+
+    function _resultsAtOf(uint256 word) private pure returns (uint256) {
+        return uint40(word >> 48);
+    }
+
+    function _costOf(uint256 word) private pure returns (uint256) {
+        return uint128(word >> 88);
     }
 
     /// @dev Draws `mediatorsDrawn` distinct eligible mediators by a partial Fisher–Yates shuffle of the eligible

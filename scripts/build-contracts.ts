@@ -40,8 +40,11 @@ const exported = [
   { source: 'LilypadCowsay.sol', contract: 'LilypadCowsay', name: 'lilypadCowsay' },
 ] as const;
 
+// The IR pipeline optimized for many runs: about 4,300 gas less per job than the legacy one at 200 runs
+// (bench/contracts-gas.bench.ts), for a deployment about 10% larger and a slower compile.
 const settings = {
-  optimizer: { enabled: true, runs: 200 },
+  optimizer: { enabled: true, runs: 20000 },
+  viaIR: true,
   evmVersion: 'cancun',
   outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
 };
