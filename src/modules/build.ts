@@ -5,7 +5,7 @@
  * so the same sources give the same CID on every machine.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WasmApi } from '../executors/wasm/wasm-api.js';
 import { LilypadError } from '../protocol/errors.js';
@@ -80,6 +80,35 @@ export async function buildModule(projectDir: string): Promise<{ dir: string; by
   await rm(target, { recursive: true, force: true });
   await rename(staging, target);
   return { dir: target, bytes: binary.length };
+}
+
+/** The newest modification time (ms) of the files under `path` (a file or a folder); 0 if it is missing. */
+async function newestChange(path: string): Promise<number> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch {
+    return 0;
+  }
+  if (!info.isDirectory()) return info.mtimeMs;
+  let newest = 0;
+  for (const entry of await readdir(path)) newest = Math.max(newest, await newestChange(join(path, entry)));
+  return newest;
+}
+
+/**
+ * Builds a module project when its build/ is missing or older than its sources (manifest, asconfig.json,
+ * assembly/); returns whether it built. A path that is not a project (a module folder) is left alone.
+ */
+export async function buildIfNeeded(path: string): Promise<boolean> {
+  if (!existsSync(join(path, ENTRY)) || !existsSync(join(path, MANIFEST_FILE))) return false;
+  const built = await newestChange(join(path, BUILD_DIR));
+  const sources = Math.max(
+    ...(await Promise.all([MANIFEST_FILE, CONFIG, 'assembly'].map((name) => newestChange(join(path, name))))),
+  );
+  if (built > 0 && built >= sources) return false;
+  await buildModule(path);
+  return true;
 }
 
 /** The module folder of a path: `<path>/build/` for a built project, else the path itself. */

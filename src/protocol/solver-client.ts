@@ -23,7 +23,9 @@ import {
   jobWhySchema,
   type OfferAccepted,
   offerAcceptedSchema,
+  type PublishedModule,
   parseWire,
+  publishedModuleSchema,
   type ResourceOfferView,
   resourceOfferViewSchema,
   type SignedJobOffer,
@@ -134,6 +136,15 @@ export class SolverClient {
 
   uploadCar(dealId: Hex, car: Uint8Array): Promise<{ roots: string[] }> {
     return this.#request('PUT', `/api/v1/deals/${dealId}/files`, car, { signed: true });
+  }
+
+  /** Publishes a module folder (a CAR of it) outside any deal; the solver pins it and counts it against our quota. */
+  async publishModule(car: Uint8Array): Promise<PublishedModule> {
+    return parseWire(
+      publishedModuleSchema,
+      await this.#request('POST', '/api/v1/modules', car, { signed: true }),
+      'module publication answer',
+    );
   }
 
   /** Whether the directory already holds a block (used to skip re-uploading a module). */

@@ -122,6 +122,15 @@ export const offerAcceptedSchema = z.object({
 });
 export type OfferAccepted = z.output<typeof offerAcceptedSchema>;
 
+/** The solver's answer to POST /api/v1/modules: the module id and until when it is pinned at least. */
+export const publishedModuleSchema = z.object({
+  cid: z.string().min(1),
+  name: z.string(),
+  version: z.string(),
+  pinnedUntil: z.iso.datetime(),
+});
+export type PublishedModule = z.output<typeof publishedModuleSchema>;
+
 /** The solver's answer to GET /api/v1/resource-offers/:id. */
 export const resourceOfferViewSchema = z.object({
   id: hashSchema,

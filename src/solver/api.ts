@@ -22,6 +22,8 @@ import { registerGateway } from '../storage/gateway.js';
 import { QuotaExceededError } from './directory.js';
 import { withSeq } from './event-log.js';
 import { MarketConflictError, NotYourOfferError, OfferNotFoundError } from './market.js';
+import { NotAModuleError } from './module-car.js';
+import { registerModulePublishing } from './module-route.js';
 import { openApiDocument } from './openapi.js';
 import { RateLimitedError, RateLimiter } from './rate-limit.js';
 import { DealNotFoundError, OfferRejectedError, type Solver } from './solver.js';
@@ -44,7 +46,7 @@ function statusOf(error: unknown): number | undefined {
   if (error instanceof OfferNotFoundError || error instanceof DealNotFoundError) return 404;
   if (error instanceof MarketConflictError) return 409;
   if (error instanceof QuotaExceededError) return 413;
-  if (error instanceof OfferRejectedError) return 422;
+  if (error instanceof OfferRejectedError || error instanceof NotAModuleError) return 422;
   if (error instanceof RateLimitedError) return 429;
   if (error instanceof LilypadError) return 400;
   return undefined;
@@ -253,6 +255,8 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
     const roots = await solver.directory.upload(id, uploader, body);
     return reply.status(201).send({ roots: roots.map(String) });
   });
+
+  registerModulePublishing(app, { directory: solver.directory, authenticate });
 
   await registerGateway(app, solver.blockstore);
 

@@ -197,6 +197,25 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      '/api/v1/modules': {
+        post: {
+          summary:
+            "publish a module folder as a CAR, signed by its publisher, outside any deal; pinned while published or used by a deal within the solver's module retention, and counted against the publisher's quota as long",
+          parameters: signedHeaders,
+          requestBody: {
+            required: true,
+            content: { 'application/vnd.ipld.car': { schema: { type: 'string', format: 'binary' } } },
+          },
+          responses: {
+            201: { description: 'pinned: { cid, name, version, pinnedUntil }' },
+            400: error('not a valid, complete, verified CAR'),
+            401: error('not signed'),
+            413: error('larger than the upload limit, or past the quota'),
+            415: error('not a CAR'),
+            422: error('not a module folder: one root, a UnixFS folder whose lilypad.module.json parses'),
+          },
+        },
+      },
       '/ipfs/{cid}': {
         get: {
           summary:

@@ -55,6 +55,7 @@ export const defaultSolverLimits: SolverLimits = {
   maxUploadBytes: 256 * 1024 * 1024,
   uploadQuotaBytes: 2 * 1024 * 1024 * 1024,
   retentionMs: 7 * 24 * 3600 * 1000,
+  moduleRetentionMs: 30 * 24 * 3600 * 1000,
 };
 
 export type SolverOptions = {
@@ -572,8 +573,8 @@ export class Solver {
     this.#collecting ??= (async () => {
       try {
         const collected = await this.#directory.collect(now);
-        if (collected.deals > 0)
-          this.#log.info(collected, 'directory: collected the content of finished deals');
+        if (collected.deals > 0 || collected.modules > 0)
+          this.#log.info(collected, 'directory: collected finished deals and unused published modules');
         this.#store.pruneEvents(now - (this.#options.eventRetentionMs ?? 7 * 24 * 3600 * 1000));
       } catch (error) {
         this.#log.error({ err: error }, 'collection failed');

@@ -19,6 +19,7 @@ import { Checkpointer } from './checkpointer.js';
 import type {
   DealStatus,
   JobOfferStatus,
+  ModulePin,
   ResourceOfferStatus,
   Store,
   StoredDeal,
@@ -50,6 +51,10 @@ CREATE TABLE IF NOT EXISTS uploads (
   cid TEXT NOT NULL, deal_id TEXT NOT NULL, uploader TEXT NOT NULL, bytes INTEGER NOT NULL, created_at INTEGER NOT NULL,
   PRIMARY KEY (cid, deal_id)
 );
+CREATE TABLE IF NOT EXISTS module_pins (
+  cid TEXT NOT NULL, publisher TEXT NOT NULL, bytes INTEGER NOT NULL, published_at INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL DEFAULT 0, collected INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (cid, publisher)
+);
 CREATE TABLE IF NOT EXISTS events (
   address TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL
 );
@@ -68,6 +73,7 @@ CREATE INDEX IF NOT EXISTS deals_active ON deals (proposed_at) WHERE ${ACTIVE};
 CREATE INDEX IF NOT EXISTS deals_to_collect ON deals (updated_at) WHERE NOT ${ACTIVE} AND collected = 0;
 CREATE INDEX IF NOT EXISTS uploads_deal ON uploads (deal_id);
 CREATE INDEX IF NOT EXISTS uploads_uploader ON uploads (uploader);
+CREATE INDEX IF NOT EXISTS module_pins_publisher ON module_pins (publisher) WHERE collected = 0;
 CREATE INDEX IF NOT EXISTS events_address ON events (address, seq);
 `;
 
@@ -152,6 +158,9 @@ function wireCopy(value: object, depth: number): Record<string, unknown> {
  * JSON.stringify throw). Several times faster than a replacer, which is called for every value.
  */
 const toJson = (value: object) => JSON.stringify(wireCopy(value, 2));
+
+const MODULE_PIN_SELECT = `SELECT cid, publisher, bytes, published_at AS publishedAt, last_used_at AS lastUsedAt
+  FROM module_pins`;
 
 /** A journaled write, as the values of the statement that applies it. */
 type Entry =
@@ -427,10 +436,53 @@ export class SqliteStore implements Store {
   uploadedBytes(uploader: Address): number {
     this.applyJournal();
     const row = this.#sql(
-      `SELECT COALESCE(SUM(u.bytes), 0) AS bytes FROM uploads u JOIN deals d ON d.id = u.deal_id
-       WHERE u.uploader = ? AND d.collected = 0`,
-    ).get(uploader.toLowerCase()) as { bytes: number };
+      `SELECT (SELECT COALESCE(SUM(u.bytes), 0) FROM uploads u JOIN deals d ON d.id = u.deal_id
+               WHERE u.uploader = @uploader AND d.collected = 0)
+            + (SELECT COALESCE(SUM(bytes), 0) FROM module_pins WHERE publisher = @uploader AND collected = 0) AS bytes`,
+    ).get({ uploader: uploader.toLowerCase() }) as { bytes: number };
     return row.bytes;
+  }
+
+  // ---- published modules --------------------------------------------------------------------------
+
+  recordModulePin(pin: Omit<ModulePin, 'lastUsedAt'>): void {
+    this.#sql(
+      `INSERT INTO module_pins (cid, publisher, bytes, published_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (cid, publisher) DO UPDATE SET bytes = excluded.bytes,
+         published_at = MAX(published_at, excluded.published_at), collected = 0`,
+    ).run(pin.cid, pin.publisher.toLowerCase(), pin.bytes, pin.publishedAt);
+  }
+
+  modulePin(cid: string, publisher: Address): ModulePin | undefined {
+    return this.#sql(`${MODULE_PIN_SELECT} WHERE cid = ? AND publisher = ? AND collected = 0`).get(
+      cid,
+      publisher.toLowerCase(),
+    ) as ModulePin | undefined;
+  }
+
+  touchModulePin(cid: string, usedAt: number): void {
+    this.#sql(
+      'UPDATE module_pins SET last_used_at = MAX(last_used_at, ?) WHERE cid = ? AND collected = 0',
+    ).run(usedAt, cid);
+  }
+
+  modulePinsToCollect(before: number): ModulePin[] {
+    return this.#sql(
+      `${MODULE_PIN_SELECT} WHERE collected = 0 AND MAX(published_at, last_used_at) < ? ORDER BY cid, publisher`,
+    ).all(before) as ModulePin[];
+  }
+
+  modulePinsToKeep(since: number): ModulePin[] {
+    return this.#sql(
+      `${MODULE_PIN_SELECT} WHERE collected = 0 AND MAX(published_at, last_used_at) >= ? ORDER BY cid, publisher`,
+    ).all(since) as ModulePin[];
+  }
+
+  markModulePinCollected(cid: string, publisher: Address): void {
+    this.#sql('UPDATE module_pins SET collected = 1 WHERE cid = ? AND publisher = ?').run(
+      cid,
+      publisher.toLowerCase(),
+    );
   }
 
   // ---- chain cursor -------------------------------------------------------------------------------

@@ -56,6 +56,18 @@ export type StoredEvent = { address: Address; seq: number; body: string; created
 
 export type Upload = { cid: string; dealId: Hex; uploader: Address; bytes: number };
 
+/**
+ * A module published to the directory outside any deal: kept while `publishedAt` or `lastUsedAt` (the
+ * last time a deal using it was seen active or finished) is within the module retention.
+ */
+export type ModulePin = {
+  cid: string;
+  publisher: Address;
+  bytes: number;
+  publishedAt: number;
+  lastUsedAt: number;
+};
+
 export interface Store {
   /** Returns false (and changes nothing) when an offer with this id is already stored. */
   addJobOffer(offer: StoredJobOffer): boolean;
@@ -96,8 +108,21 @@ export interface Store {
   /** Returns false when this CID was already recorded for this deal. */
   recordUpload(upload: Upload): boolean;
   uploadsOfDeal(dealId: Hex): Upload[];
-  /** Bytes `uploader` has in the directory, over deals whose content is not collected. */
+  /** Bytes `uploader` has in the directory: over deals whose content is not collected, and its module pins. */
   uploadedBytes(uploader: Address): number;
+
+  /** Pins a published module, or renews its pin (`publishedAt`, `bytes`) when this publisher has it already. */
+  recordModulePin(pin: Omit<ModulePin, 'lastUsedAt'>): void;
+  /** The pin of `cid` by `publisher`, unless it was collected. */
+  modulePin(cid: string, publisher: Address): ModulePin | undefined;
+  /** Records that a deal used the module `cid` at `usedAt` (ms); a pin's last use only moves forward. */
+  touchModulePin(cid: string, usedAt: number): void;
+  /** Pins not collected whose publication and last use are both before `before` (ms). */
+  modulePinsToCollect(before: number): ModulePin[];
+  /** Pins not collected published or used at or after `since` (ms). */
+  modulePinsToKeep(since: number): ModulePin[];
+  /** Records that a pin was collected: it no longer counts against its publisher's quota. */
+  markModulePinCollected(cid: string, publisher: Address): void;
 
   /** The last chain block whose deal events have been applied. */
   getChainCursor(): bigint | undefined;

@@ -31,10 +31,17 @@ describe('lilypad solver flags', () => {
     let help = '';
     solver.configureOutput({ writeOut: (text) => (help += text) });
     solver.outputHelp();
-    for (const flag of ['--upload-quota <size>', '--max-upload <size>', '--retention <duration>'])
+    for (const flag of [
+      '--upload-quota <size>',
+      '--max-upload <size>',
+      '--retention <duration>',
+      '--module-retention <duration>',
+    ])
       expect(help).toContain(flag);
     expect(help).toContain('default 2GiB');
     expect(help).toContain('default 7d');
+    // The rule published modules are kept by.
+    expect(help).toContain('published, or used by a deal, within --module-retention (default 30d)');
     expect(help).toContain(
       'lilypad solver --url https://solver.example.org --upload-quota 10GiB --retention 30d',
     );

@@ -11,12 +11,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deriveDeal } from '../../src/protocol/derive-deal.js';
 import { jobOfferId, resourceOfferId } from '../../src/protocol/eip712.js';
 import { Directory, QuotaExceededError } from '../../src/solver/directory.js';
+import { NotAModuleError } from '../../src/solver/module-car.js';
 import { SqliteStore } from '../../src/solver/sqlite-store.js';
 import type { StoredDeal } from '../../src/solver/store.js';
 import { memoryBlockstore, openBlockstore } from '../../src/storage/blockstore.js';
 import { exportCar } from '../../src/storage/car.js';
 import { importBytes } from '../../src/storage/unixfs.js';
 import { accounts, jobOffer, resourceOffer, testNetwork } from '../protocol/fixtures.js';
+import { folderCar, moduleCar, testManifest } from './fixtures/module-car.js';
 
 const signature = `0x${'11'.repeat(65)}` as Hex;
 const dirs: string[] = [];
@@ -31,7 +33,9 @@ async function carOf(bytes: Uint8Array): Promise<{ root: CID; car: Uint8Array }>
   return { root, car: await exportCar(scratch, root) };
 }
 
-async function setup(limits: { uploadQuotaBytes?: number; retentionMs?: number } = {}) {
+async function setup(
+  limits: { uploadQuotaBytes?: number; retentionMs?: number; moduleRetentionMs?: number } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'lilypad-directory-'));
   dirs.push(dir);
   const store = new SqliteStore(join(dir, 'solver.sqlite'));
@@ -44,6 +48,7 @@ async function setup(limits: { uploadQuotaBytes?: number; retentionMs?: number }
       maxUploadBytes: 1024 * 1024,
       uploadQuotaBytes: limits.uploadQuotaBytes ?? 1024 * 1024,
       retentionMs: limits.retentionMs ?? 1000,
+      moduleRetentionMs: limits.moduleRetentionMs ?? 5000,
     },
     moduleOf: (deal) => modules.get(deal.id),
   });
@@ -138,5 +143,81 @@ describe('Directory', () => {
     expect(await blockstore.has(module.root)).toBe(false);
     expect(await blockstore.has(recentResult.root)).toBe(false);
     expect(store.finishedDealsToCollect(Number.MAX_SAFE_INTEGER)).toEqual([]);
+  });
+
+  it('pins a published module, counts it once against the publisher’s quota, and refuses what is not a module', async () => {
+    const { store, blockstore, directory } = await setup({ uploadQuotaBytes: 5000 });
+    const publisher = accounts.jobCreator.address;
+    const module = await moduleCar('greeter', 2000);
+    const published = await directory.publishModule(publisher, module.car, 1000);
+    expect(published.cid.toString()).toBe(module.root.toString());
+    expect(published.manifest.name).toBe('greeter');
+    expect(published.pinnedUntil).toBe(6000);
+    expect(await blockstore.has(module.root)).toBe(true);
+    expect(store.uploadedBytes(publisher)).toBe(module.car.byteLength);
+    // Publishing it again renews the pin; it does not count twice.
+    await directory.publishModule(publisher, module.car, 2000);
+    expect(store.uploadedBytes(publisher)).toBe(module.car.byteLength);
+    expect(store.modulePin(module.root.toString(), publisher)?.publishedAt).toBe(2000);
+
+    const other = await moduleCar('other', 3000);
+    const refused = await directory.publishModule(publisher, other.car).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(QuotaExceededError);
+    expect(await blockstore.has(other.root)).toBe(false);
+
+    const notModules: [Promise<{ car: Uint8Array }>, RegExp][] = [
+      [carOf(new Uint8Array(100)), /is not a folder \(it is a UnixFS raw\): a module is a folder/],
+      [folderCar({ 'README.md': 'no manifest' }), /has no lilypad\.module\.json/],
+      [folderCar({ 'lilypad.module.json': '{ "name": ' }), /lilypad\.module\.json is not JSON/],
+      [
+        folderCar({ 'lilypad.module.json': JSON.stringify({ ...testManifest(), timeoutSeconds: -1 }) }),
+        /invalid module manifest lilypad\.module\.json: timeoutSeconds/,
+      ],
+      [
+        folderCar({ 'lilypad.module.json': JSON.stringify(testManifest('lost')) }),
+        /has no lost\.wasm, its entry\.wasm/,
+      ],
+    ];
+    for (const [make, message] of notModules) {
+      const { car } = await make;
+      const error = await directory.publishModule(publisher, car).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NotAModuleError);
+      expect((error as Error).message).toMatch(message);
+    }
+    expect(store.uploadedBytes(publisher)).toBe(module.car.byteLength);
+  });
+
+  it('keeps a published module while it was published or used by a deal within the module retention', async () => {
+    const { store, blockstore, directory, addDeal, modules } = await setup({
+      retentionMs: 1000,
+      moduleRetentionMs: 5000,
+    });
+    const publisher = accounts.jobCreator.address;
+    const used = await moduleCar('used', 3000, 1);
+    const unused = await moduleCar('unused', 3000, 2);
+    await directory.publishModule(publisher, used.car, 1000);
+    await directory.publishModule(publisher, unused.car, 1000);
+    const deal = addDeal();
+    modules.set(deal.id, used.root.toString());
+
+    // Past the publication window: the module a running deal uses stays, the other goes.
+    expect(await directory.collect(7000)).toMatchObject({ deals: 0, modules: 1 });
+    expect(await blockstore.has(used.root)).toBe(true);
+    expect(await blockstore.has(unused.root)).toBe(false);
+    expect(store.uploadedBytes(publisher)).toBe(used.car.byteLength);
+
+    // The deal settles and its content is collected; its module stays pinned from the deal's last use…
+    store.updateDeal(deal.id, { status: 'settled', updatedAt: 8000 });
+    expect(await directory.collect(9500)).toMatchObject({ deals: 1, modules: 0 });
+    expect(await blockstore.has(used.root)).toBe(true);
+    expect(await directory.collect(12_900)).toMatchObject({ modules: 0 });
+    expect(await blockstore.has(used.root)).toBe(true);
+    // …until the module retention has passed since then.
+    expect(await directory.collect(13_100)).toMatchObject({ modules: 1 });
+    expect(await blockstore.has(used.root)).toBe(false);
+    expect(store.uploadedBytes(publisher)).toBe(0);
+    // Publishing it again pins it again.
+    await directory.publishModule(publisher, used.car, 14_000);
+    expect(await blockstore.has(used.root)).toBe(true);
   });
 });

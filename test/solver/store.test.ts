@@ -215,6 +215,42 @@ for (const { name, open } of implementations) {
       expect(store.uploadedBytes(uploader)).toBe(0);
     });
 
+    it('pins published modules, renews and touches them, and counts them until they are collected', async () => {
+      const { store } = fresh();
+      const { deal } = await seed(store);
+      const alice = accounts.jobCreator.address;
+      const bob = accounts.resourceProvider.address;
+      store.recordUpload({ cid: 'bafyinput', dealId: deal.id, uploader: alice, bytes: 100 });
+      store.recordModulePin({ cid: 'bafymodule', publisher: alice, bytes: 40, publishedAt: 1000 });
+      store.recordModulePin({ cid: 'bafymodule', publisher: bob, bytes: 40, publishedAt: 1500 });
+      expect(store.uploadedBytes(alice)).toBe(140);
+      // Renewing replaces the bytes and never moves the publication back.
+      store.recordModulePin({ cid: 'bafymodule', publisher: alice, bytes: 50, publishedAt: 900 });
+      expect(store.uploadedBytes(alice)).toBe(150);
+      expect(store.modulePin('bafymodule', alice)).toMatchObject({
+        bytes: 50,
+        publishedAt: 1000,
+        lastUsedAt: 0,
+      });
+      expect(store.modulePinsToCollect(1200).map((p) => p.publisher.toLowerCase())).toEqual([
+        alice.toLowerCase(),
+      ]);
+      expect(store.modulePinsToKeep(1200).map((p) => p.publisher.toLowerCase())).toEqual([bob.toLowerCase()]);
+      // A use keeps every publisher's pin, and only moves forward.
+      store.touchModulePin('bafymodule', 3000);
+      store.touchModulePin('bafymodule', 2000);
+      expect(store.modulePin('bafymodule', alice)?.lastUsedAt).toBe(3000);
+      expect(store.modulePinsToCollect(3000)).toEqual([]);
+      expect(store.modulePinsToCollect(3001)).toHaveLength(2);
+      store.markModulePinCollected('bafymodule', alice);
+      expect(store.modulePin('bafymodule', alice)).toBeUndefined();
+      expect(store.uploadedBytes(alice)).toBe(100);
+      expect(store.modulePinsToKeep(0).map((p) => p.publisher.toLowerCase())).toEqual([bob.toLowerCase()]);
+      // Publishing again after collection pins it again.
+      store.recordModulePin({ cid: 'bafymodule', publisher: alice, bytes: 50, publishedAt: 4000 });
+      expect(store.uploadedBytes(alice)).toBe(150);
+    });
+
     it('survives being closed and reopened, cursor included', async () => {
       const { dir, store } = fresh();
       const { deal } = await seed(store);

@@ -19,6 +19,7 @@ type Flags = {
   uploadQuota: number;
   maxUpload: number;
   retention: number;
+  moduleRetention: number;
 };
 
 const sizeUnits: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
@@ -106,6 +107,14 @@ export function registerSolver(program: Command): void {
         .argParser(parseDuration)
         .default(defaultSolverLimits.retentionMs, days(defaultSolverLimits.retentionMs)),
     )
+    .addOption(
+      new Option(
+        '--module-retention <duration>',
+        'how long a published module stays pinned after it was published or last used by a deal',
+      )
+        .argParser(parseDuration)
+        .default(defaultSolverLimits.moduleRetentionMs, days(defaultSolverLimits.moduleRetentionMs)),
+    )
     .addHelpText(
       'after',
       `
@@ -116,6 +125,9 @@ The directory:
   runs, then for --retention (default ${days(defaultSolverLimits.retentionMs)}) after it settles or is cancelled. Then the
   content is collected (unless another kept deal links to the same blocks) and the quota is free.
   One upload carries at most --max-upload (default ${mib(defaultSolverLimits.maxUploadBytes)}).
+  Anyone may also publish a module outside any deal (\`lilypad module publish\`: a signed CAR of one
+  module folder whose lilypad.module.json parses). It counts against the publisher's --upload-quota and
+  stays pinned while it was published, or used by a deal, within --module-retention (default ${days(defaultSolverLimits.moduleRetentionMs)}).
   Sizes: a number of bytes, or with a unit (500MB, 2GiB). Durations: 45s, 30m, 12h, 7d.
 
 Example:
@@ -146,6 +158,7 @@ Example:
           uploadQuotaBytes: flags.uploadQuota,
           maxUploadBytes: flags.maxUpload,
           retentionMs: flags.retention,
+          moduleRetentionMs: flags.moduleRetention,
         },
       });
       const listening = await solver.start();
