@@ -23,6 +23,7 @@ import { registerGateway } from '../storage/gateway.js';
 import { QuotaExceededError } from './directory.js';
 import { withSeq } from './event-log.js';
 import { MarketConflictError, NotYourOfferError, OfferNotFoundError } from './market.js';
+import { registerNetworkStatsRoute } from './network-stats.js';
 import { openApiDocument } from './openapi.js';
 import { DealNotFoundError, OfferRejectedError, type Solver } from './solver.js';
 
@@ -219,6 +220,8 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
     const roots = await solver.directory.upload(id, uploader, body);
     return reply.status(201).send({ roots: roots.map(String) });
   });
+
+  registerNetworkStatsRoute(app, solver.store);
 
   await registerGateway(app, solver.blockstore);
 
