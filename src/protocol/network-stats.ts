@@ -3,6 +3,7 @@
  * on the market with their prices and machines, a page at a time, and the deals of the last hour per
  * minute. Public and read-only; the web app's network page is drawn from it.
  */
+import type { Hex } from 'viem';
 import { z } from 'zod';
 import { LilypadError } from './errors.js';
 import { describeIssues, hashSchema, parseWire, resourceOfferSchema } from './wire.js';
@@ -21,7 +22,8 @@ export const networkStatsQuerySchema = z.strictObject({
   limit: pageSize.default(20),
   after: hashSchema.optional(),
 });
-export type NetworkStatsQuery = z.input<typeof networkStatsQuerySchema>;
+/** The query as a program passes it. */
+export type NetworkStatsQuery = { limit?: number; after?: Hex };
 
 export const onlineResourceOfferSchema = z.object({
   id: hashSchema,
