@@ -7,6 +7,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Address, Hex } from 'viem';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
+import { setErrorReplies } from '../http/error-replies.js';
+import { RateLimitedError, RateLimiter } from '../http/rate-limit.js';
 import { LilypadError } from '../protocol/errors.js';
 import { ReplayGuard, RequestAuthError, verifyRequest } from '../protocol/signed-request.js';
 import {
@@ -16,7 +18,6 @@ import {
   signedJobOfferSchema,
   signedResourceOfferSchema,
   toWire,
-  WireError,
 } from '../protocol/wire.js';
 import { registerGateway } from '../storage/gateway.js';
 import { QuotaExceededError } from './directory.js';
@@ -24,8 +25,8 @@ import { withSeq } from './event-log.js';
 import { MarketConflictError, NotYourOfferError, OfferNotFoundError } from './market.js';
 import { NotAModuleError } from './module-car.js';
 import { registerModulePublishing } from './module-route.js';
+import { registerNetworkStatsRoute } from './network-stats.js';
 import { openApiDocument } from './openapi.js';
-import { RateLimitedError, RateLimiter } from './rate-limit.js';
 import { DealNotFoundError, OfferRejectedError, type Solver } from './solver.js';
 
 export const CAR_CONTENT_TYPE = 'application/vnd.ipld.car';
@@ -38,34 +39,15 @@ const sinceSchema = z
   .regex(/^\d{1,15}$/, 'expected the last event seq you saw, a non-negative integer')
   .transform(Number);
 
-/** The HTTP status for an error this API throws on purpose. */
+/** The HTTP status for this API's own errors (the shared ones are known to setErrorReplies). */
 function statusOf(error: unknown): number | undefined {
-  if (error instanceof WireError) return 400;
   if (error instanceof RequestAuthError) return 401;
   if (error instanceof NotYourOfferError) return 403;
   if (error instanceof OfferNotFoundError || error instanceof DealNotFoundError) return 404;
   if (error instanceof MarketConflictError) return 409;
   if (error instanceof QuotaExceededError) return 413;
   if (error instanceof OfferRejectedError || error instanceof NotAModuleError) return 422;
-  if (error instanceof RateLimitedError) return 429;
-  if (error instanceof LilypadError) return 400;
   return undefined;
-}
-
-/** Fastify's own 4xx, in words that say what to do. */
-function describeFastifyError(error: { code?: string; message: string }, maxBodyBytes: number): string {
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return `the body is too large: JSON bodies are limited to ${maxBodyBytes} bytes, uploads to the upload limit`;
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return `${error.message}; send application/json (or ${CAR_CONTENT_TYPE} for uploads)`;
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return 'the body is empty; send the JSON object this route takes (see /api/v1/openapi.json)';
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return `the body is not valid JSON: ${error.message}`;
-    default:
-      return error.message;
-  }
 }
 
 export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
@@ -82,31 +64,16 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
     (_req, body, done) => done(null, body),
   );
 
-  app.setErrorHandler((error, _request, reply) => {
-    const status = statusOf(error);
-    if (status) {
-      if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds));
-      const message = error instanceof LilypadError ? error.describe() : (error as Error).message;
-      return reply.status(status).send({ error: message });
-    }
-    const fastifyStatus = (error as { statusCode?: number }).statusCode;
-    if (fastifyStatus && fastifyStatus >= 400 && fastifyStatus < 500) {
-      return reply.status(fastifyStatus).send({
-        error: describeFastifyError(error as { code?: string; message: string }, limits.maxBodyBytes),
-      });
-    }
-    solver.logError(error);
-    return reply.status(500).send({ error: 'internal error' });
+  setErrorReplies(app, {
+    statusOf,
+    accepts: `application/json (or ${CAR_CONTENT_TYPE} for uploads)`,
+    bodyLimit: `JSON bodies are limited to ${limits.maxBodyBytes} bytes, uploads to the upload limit`,
+    logError: (error) => solver.logError(error),
   });
   // Reads are not signed: they are counted against the client's IP address instead (gateway included).
   app.addHook('onRequest', async (request) => {
     if (request.method === 'GET' || request.method === 'HEAD') ipLimiter.take(request.ip);
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({
-      error: `no route ${request.method} ${request.url}; the API is described at /api/v1/openapi.json`,
-    }),
-  );
 
   const idParam = (request: FastifyRequest, what: string) =>
     parseWire(hashSchema, (request.params as { id: string }).id, `${what} id in the path`);
@@ -257,6 +224,7 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
   });
 
   registerModulePublishing(app, { directory: solver.directory, authenticate });
+  registerNetworkStatsRoute(app, solver.store);
 
   await registerGateway(app, solver.blockstore);
 

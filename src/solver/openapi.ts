@@ -4,6 +4,7 @@
  * strings), so the document cannot drift from what the server validates.
  */
 import { z } from 'zod';
+import { MAX_STATS_PAGE, NETWORK_STATS_PATH, networkStatsSchema } from '../protocol/network-stats.js';
 import {
   apiErrorSchema,
   dealSignatureSchema,
@@ -29,6 +30,7 @@ const schemas = {
   DealView: dealViewSchema,
   DealSignature: dealSignatureSchema,
   SolverEvent: solverEventSchema,
+  NetworkStats: networkStatsSchema,
   Error: apiErrorSchema,
 };
 
@@ -213,6 +215,34 @@ export function openApiDocument(): Record<string, unknown> {
             413: error('larger than the upload limit, or past the quota'),
             415: error('not a CAR'),
             422: error('not a module folder: one root, a UnixFS folder whose lilypad.module.json parses'),
+          },
+        },
+      },
+      [NETWORK_STATS_PATH]: {
+        get: {
+          summary:
+            'the market: resource offers online with their prices and machines (a page at a time, oldest first), ' +
+            'resource providers online, and deals per minute over the last hour',
+          parameters: [
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              description: 'offers per page (default 20)',
+              schema: { type: 'integer', minimum: 1, maximum: MAX_STATS_PAGE },
+            },
+            {
+              name: 'after',
+              in: 'query',
+              required: false,
+              description: 'the next of the page before (a resource offer id)',
+              schema: { type: 'string' },
+            },
+          ],
+          responses: {
+            200: answer('ok', 'NetworkStats'),
+            400: error('a query parameter is wrong or unknown; the message names it'),
+            429: rateLimited,
           },
         },
       },

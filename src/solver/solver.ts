@@ -23,6 +23,7 @@ import {
   walletClientFor,
 } from '../chain/clients.js';
 import { agreeBatcher, dealStatus } from '../chain/deals.js';
+import type { RateLimit } from '../http/rate-limit.js';
 import { DealState, isFinal } from '../protocol/deal-states.js';
 import { LilypadError } from '../protocol/errors.js';
 import type { NetworkConfig } from '../protocol/network.js';
@@ -34,7 +35,6 @@ import { EventHub } from './event-hub.js';
 import { EventLog, type SequencedEvent } from './event-log.js';
 import { type JobOfferOutcome, Market, type ResourceOfferOutcome } from './market.js';
 import { OfferHashes } from './offer-hashes.js';
-import type { RateLimit } from './rate-limit.js';
 import { recoverSigner } from './recover-signer.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { Store, StoredDeal, StoredJobOffer } from './store.js';

@@ -18,6 +18,7 @@ import type { SignedJobOffer, SignedResourceOffer } from '../protocol/wire.js';
 import { Checkpointer } from './checkpointer.js';
 import type {
   DealStatus,
+  DealsInMinute,
   JobOfferStatus,
   ModulePin,
   ResourceOfferStatus,
@@ -30,9 +31,11 @@ import type {
 } from './store.js';
 
 const ACTIVE = "status NOT IN ('settled', 'cancelled')";
+const ONLINE = "status IN ('open', 'busy')";
 
 // Indexes are chosen for the write path: a matched offer or a new deal touches only the indexes it must
-// (the partial ones hold just the open offers, waiting jobs, active deals and content to collect).
+// (the partial ones hold just the open offers, waiting jobs, active deals and content to collect). The
+// network's statistics read the offers online and the deals of the last hour through two more.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS job_offers (
   id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, reason TEXT, created_at INTEGER NOT NULL
@@ -71,6 +74,8 @@ CREATE INDEX IF NOT EXISTS job_offers_queued ON job_offers (created_at) WHERE st
 CREATE INDEX IF NOT EXISTS resource_offers_open ON resource_offers (created_at) WHERE status = 'open';
 CREATE INDEX IF NOT EXISTS deals_active ON deals (proposed_at) WHERE ${ACTIVE};
 CREATE INDEX IF NOT EXISTS deals_to_collect ON deals (updated_at) WHERE NOT ${ACTIVE} AND collected = 0;
+CREATE INDEX IF NOT EXISTS resource_offers_online ON resource_offers (created_at, id) WHERE ${ONLINE};
+CREATE INDEX IF NOT EXISTS deals_proposed_at ON deals (proposed_at);
 CREATE INDEX IF NOT EXISTS uploads_deal ON uploads (deal_id);
 CREATE INDEX IF NOT EXISTS uploads_uploader ON uploads (uploader);
 CREATE INDEX IF NOT EXISTS module_pins_publisher ON module_pins (publisher) WHERE collected = 0;
@@ -300,6 +305,30 @@ export class SqliteStore implements Store {
     return rows.map(resourceOfferFromRow);
   }
 
+  onlineResourceOffers(page: { after?: Hex; limit: number }): StoredResourceOffer[] {
+    this.applyJournal();
+    const rows = (
+      page.after
+        ? this.#sql(
+            `SELECT * FROM resource_offers WHERE ${ONLINE}
+               AND (created_at, id) > (SELECT created_at, id FROM resource_offers WHERE id = ?)
+             ORDER BY created_at, id LIMIT ?`,
+          ).all(page.after, page.limit)
+        : this.#sql(`SELECT * FROM resource_offers WHERE ${ONLINE} ORDER BY created_at, id LIMIT ?`).all(
+            page.limit,
+          )
+    ) as ResourceOfferRow[];
+    return rows.map(resourceOfferFromRow);
+  }
+
+  onlineResourceOfferCounts(): { offers: number; providers: number } {
+    this.applyJournal();
+    return this.#sql(
+      `SELECT COUNT(*) AS offers, COUNT(DISTINCT lower(json_extract(body, '$.offer.resourceProvider'))) AS providers
+       FROM resource_offers WHERE ${ONLINE}`,
+    ).get() as { offers: number; providers: number };
+  }
+
   // ---- deals --------------------------------------------------------------------------------------
 
   addDeal(deal: StoredDeal): void {
@@ -368,6 +397,15 @@ export class SqliteStore implements Store {
        UNION ALL SELECT * FROM deals WHERE NOT ${ACTIVE} AND collected = 0 AND updated_at >= ?`,
     ).all(since) as DealRow[];
     return rows.map(dealFromRow);
+  }
+
+  dealsByMinute(since: number): DealsInMinute[] {
+    this.applyJournal();
+    return this.#sql(
+      `SELECT (proposed_at / 60000) * 60000 AS minute, COUNT(*) AS deals,
+         SUM(CASE WHEN status = 'settled' THEN 1 ELSE 0 END) AS settled
+       FROM deals WHERE proposed_at >= ? AND status != 'cancelled' GROUP BY 1 ORDER BY 1`,
+    ).all(since) as DealsInMinute[];
   }
 
   markCollected(dealId: Hex): void {

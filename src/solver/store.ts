@@ -12,6 +12,8 @@ export type ResourceOfferStatus = 'open' | 'busy' | 'expired' | 'cancelled';
 /** The solver's view of a deal: `proposed` before `agree`, then the chain's state. */
 export type DealStatus = 'proposed' | 'agreed' | 'running' | 'results-submitted' | 'settled' | 'cancelled';
 
+export type DealsInMinute = { minute: number; deals: number; settled: number };
+
 export const finalDealStatuses: readonly DealStatus[] = ['settled', 'cancelled'];
 
 export type StoredJobOffer = {
@@ -80,6 +82,10 @@ export interface Store {
   getResourceOffer(id: Hex): StoredResourceOffer | undefined;
   updateResourceOffer(id: Hex, patch: Partial<Pick<StoredResourceOffer, 'status' | 'dealId'>>): void;
   resourceOffersWithStatus(status: ResourceOfferStatus): StoredResourceOffer[];
+  /** Offers on the market (open, or busy in a deal) in the order they came, after the offer `after`, at most `limit`. */
+  onlineResourceOffers(page: { after?: Hex; limit: number }): StoredResourceOffer[];
+  /** How many offers are on the market, and from how many resource providers. */
+  onlineResourceOfferCounts(): { offers: number; providers: number };
 
   /** Adds a deal, or replaces a cancelled one of the same id (the same two offers proposed again). */
   addDeal(deal: StoredDeal): void;
@@ -94,6 +100,8 @@ export interface Store {
   finishedDealsToCollect(before: number): StoredDeal[];
   /** Deals whose content the directory must keep: active ones, and finished ones changed at or after `since`. */
   dealsToKeep(since: number): StoredDeal[];
+  /** Deals proposed at or after `since` (ms) and not cancelled, per minute (ms at its start), with how many settled. */
+  dealsByMinute(since: number): DealsInMinute[];
   /** Records that a finished deal's content was collected: its uploads no longer count. */
   markCollected(dealId: Hex): void;
 

@@ -4,8 +4,8 @@
  * counts the request against that caller's rate limit.
  */
 import type { FastifyRequest } from 'fastify';
+import type { RateLimiter } from '../http/rate-limit.js';
 import type { NetworkConfig } from '../protocol/network.js';
-import type { RateLimiter } from '../solver/rate-limit.js';
 import type { Account, Accounts } from './accounts.js';
 import { API_KEY_PREFIX, type ApiKeys } from './api-keys.js';
 import { CsrfError, NotSignedInError } from './errors.js';

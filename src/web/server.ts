@@ -12,11 +12,10 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Address, Hex } from 'viem';
+import { setErrorReplies } from '../http/error-replies.js';
+import { type RateLimit, RateLimiter } from '../http/rate-limit.js';
 import { packageRoot } from '../modules/registry.js';
-import { LilypadError } from '../protocol/errors.js';
 import type { NetworkConfig } from '../protocol/network.js';
-import { WireError } from '../protocol/wire.js';
-import { type RateLimit, RateLimitedError, RateLimiter } from '../solver/rate-limit.js';
 import { AccountExistsError, Accounts, BadCredentialsError } from './accounts.js';
 import { ApiKeys } from './api-keys.js';
 import type { WebContext } from './context.js';
@@ -58,6 +57,7 @@ export type WebServer = { url: string; app: FastifyInstance; jobs: JobRunner; st
 
 export const DEFAULT_WEB_RATE_LIMIT: RateLimit = { perSecond: 5, burst: 60 };
 const UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
+const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Secrets that must never reach a log line, whatever is logged. */
 export const REDACTED_PATHS = [
@@ -74,15 +74,13 @@ export const REDACTED_PATHS = [
   '*.csrfToken',
 ];
 
+/** The HTTP status for this API's own errors (the shared ones are known to setErrorReplies). */
 function statusOf(error: unknown): number | undefined {
-  if (error instanceof WireError) return 400;
   if (error instanceof NotSignedInError || error instanceof BadCredentialsError || error instanceof SiweError)
     return 401;
   if (error instanceof CsrfError) return 403;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof AccountExistsError) return 409;
-  if (error instanceof RateLimitedError) return 429;
-  if (error instanceof LilypadError) return 400;
   return undefined;
 }
 
@@ -122,37 +120,20 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     secureCookies: options.secureCookies ?? 'auto',
   };
 
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: JSON_BODY_LIMIT_BYTES });
   await app.register(fastifyCookie);
   await app.register(fastifyMultipart, { limits: { fileSize: UPLOAD_LIMIT_BYTES, files: 8, fields: 16 } });
   app.removeContentTypeParser('text/plain');
 
-  app.setErrorHandler((error, request, reply) => {
-    const status = statusOf(error);
-    if (status) {
-      if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds));
-      const message = error instanceof LilypadError ? error.describe() : (error as Error).message;
-      return reply.status(status).send({ error: message });
-    }
-    const fastifyStatus = (error as { statusCode?: number }).statusCode;
-    if (fastifyStatus && fastifyStatus >= 400 && fastifyStatus < 500) {
-      const code = (error as { code?: string }).code;
-      const message =
-        code === 'FST_REQ_FILE_TOO_LARGE'
-          ? `an uploaded file is larger than ${UPLOAD_LIMIT_BYTES / 1024 / 1024} MiB`
-          : code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-            ? `${(error as Error).message}; send application/json, or multipart/form-data to upload files`
-            : (error as Error).message;
-      return reply.status(fastifyStatus).send({ error: message });
-    }
-    request.log.error({ err: error }, 'request failed');
-    return reply.status(500).send({ error: 'internal error' });
+  setErrorReplies(app, {
+    statusOf,
+    accepts: 'application/json, or multipart/form-data to upload files',
+    bodyLimit: `JSON bodies are limited to ${JSON_BODY_LIMIT_BYTES} bytes`,
+    fastifyCodes: {
+      FST_REQ_FILE_TOO_LARGE: `an uploaded file is larger than ${UPLOAD_LIMIT_BYTES / 1024 / 1024} MiB`,
+    },
+    logError: (error, request) => request.log.error({ err: error }, 'request failed'),
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({
-      error: `no route ${request.method} ${request.url}; the API is described at /api/v1/openapi.json`,
-    }),
-  );
   app.addHook('onSend', async (request, reply) => {
     if (!request.url.startsWith('/api/')) {
       reply.header(

@@ -154,6 +154,49 @@ for (const { name, open } of implementations) {
       expect(store.jobOffersWithStatus('matched').map((j) => j.signed)).toEqual([job]);
     });
 
+    it('lists the offers online a page at a time, counts their providers, and counts deals per minute', async () => {
+      const { store } = fresh();
+      const { resourceId, deal } = await seed(store);
+      const more = [];
+      for (const [nonce, signer] of [
+        [2n, accounts.resourceProvider],
+        [3n, accounts.stranger],
+        [4n, accounts.stranger],
+      ] as const) {
+        const signed = await signResourceOffer(
+          resourceOffer({ nonce, resourceProvider: signer.address }),
+          testNetwork,
+          signer,
+        );
+        const id = resourceOfferId(testNetwork, signed.offer);
+        store.addResourceOffer({ id, signed, status: 'open', dealId: null, createdAt: 10 });
+        more.push(id);
+      }
+      const [second, third, fourth] = more as [Hex, Hex, Hex];
+      store.updateResourceOffer(resourceId, { status: 'busy', dealId: deal.id });
+      store.updateResourceOffer(fourth, { status: 'expired' });
+      // Same creation time: the id breaks the tie, so pages neither repeat nor skip.
+      const tied = [second, third].sort();
+      expect(store.onlineResourceOffers({ limit: 10 }).map((o) => o.id)).toEqual([resourceId, ...tied]);
+      const first = store.onlineResourceOffers({ limit: 2 });
+      expect(first.map((o) => o.id)).toEqual([resourceId, tied[0]]);
+      expect(store.onlineResourceOffers({ after: first[1]?.id, limit: 2 }).map((o) => o.id)).toEqual([
+        tied[1],
+      ]);
+      expect(store.onlineResourceOfferCounts()).toEqual({ offers: 3, providers: 2 });
+
+      const minute = 60_000;
+      store.updateDeal(deal.id, { status: 'settled' });
+      store.addDeal({ ...deal, id: `0x${'cd'.repeat(32)}`, proposedAt: 5 * minute + 1 });
+      store.addDeal({ ...deal, id: `0x${'ef'.repeat(32)}`, proposedAt: 5 * minute + 2 });
+      store.addDeal({ ...deal, id: `0x${'01'.repeat(32)}`, proposedAt: 6 * minute, status: 'cancelled' });
+      expect(store.dealsByMinute(0)).toEqual([
+        { minute: 0, deals: 1, settled: 1 },
+        { minute: 5 * minute, deals: 2, settled: 0 },
+      ]);
+      expect(store.dealsByMinute(minute)).toEqual([{ minute: 5 * minute, deals: 2, settled: 0 }]);
+    });
+
     it('replaces a cancelled deal proposed again from the same offers', async () => {
       const { store } = fresh();
       const { deal } = await seed(store);

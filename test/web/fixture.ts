@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { devAccount } from '../../src/chain/dev-accounts.js';
 import { type Devnet, startDevnet } from '../../src/devnet/devnet.js';
-import type { RateLimit } from '../../src/solver/rate-limit.js';
+import type { RateLimit } from '../../src/http/rate-limit.js';
 import { startWebServer, type WebServer } from '../../src/web/server.js';
 
 export type WebFixture = {
