@@ -1,12 +1,12 @@
 /**
- * Gas of the deal contract on anvil: per function, per job on the happy path (agree + submitResult + accept), in
- * batches of 50 deals (agreeMany + submitResults + acceptMany), on the mediation path (agree + submitResult + challenge + verdict, k = 1), and the
- * deployment of all contracts.
+ * Gas of the deal contract on anvil: per function (the three timeouts too), per job on the happy path (agree +
+ * submitResult + accept), in batches of 50 deals (agreeMany + submitResults + acceptMany), on the mediation path
+ * (agree + submitResult + challenge + verdict, k = 1), and the deployment of all contracts.
  */
-import { type Hex, parseEther } from 'viem';
+import { createTestClient, type Hex, http, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { startAnvil } from '../src/chain/anvil.js';
-import { publicClientFor, walletClientFor } from '../src/chain/clients.js';
+import { chainFor, publicClientFor, walletClientFor } from '../src/chain/clients.js';
 import {
   accept,
   acceptMany,
@@ -18,6 +18,9 @@ import {
   stake,
   submitResult,
   submitResults,
+  timeoutJudge,
+  timeoutMediate,
+  timeoutSubmit,
   verdict,
 } from '../src/chain/deals.js';
 import { deployContracts, fundDevNetwork } from '../src/chain/deploy.js';
@@ -100,6 +103,25 @@ export async function run(): Promise<Record<string, number>> {
     const challengeGas = (await challenge(wallet('jobCreator'), network, disputed.deal)).gasUsed;
     const verdictGas = (await verdict(wallet('mediator' as DevRole), network, disputed.deal, true)).gasUsed;
 
+    // Each timeout on a deal of its own, once the deal's 600 s window has passed.
+    const testClient = createTestClient({
+      mode: 'anvil',
+      chain: chainFor(anvil.chainId, anvil.rpcUrl),
+      transport: http(anvil.rpcUrl),
+    });
+    const late = async () => {
+      await testClient.increaseTime({ seconds: 601 });
+      await testClient.mine({ blocks: 1 });
+    };
+    const unsubmitted = (await agreed()).deal;
+    const unjudged = (await submitted()).deal;
+    const unmediated = (await submitted()).deal;
+    await challenge(wallet('jobCreator'), network, unmediated);
+    await late();
+    const timeoutSubmitGas = (await timeoutSubmit(wallet('solver'), network, unsubmitted)).gasUsed;
+    const timeoutJudgeGas = (await timeoutJudge(wallet('solver'), network, unjudged)).gasUsed;
+    const timeoutMediateGas = (await timeoutMediate(wallet('solver'), network, unmediated)).gasUsed;
+
     const figures = {
       gas_agree: happy.agreeGas,
       gas_submit_result: happy.submitGas,
@@ -109,6 +131,9 @@ export async function run(): Promise<Record<string, number>> {
       gas_accept_many_50: acceptManyGas,
       gas_challenge: challengeGas,
       gas_verdict_k1: verdictGas,
+      gas_timeout_submit: timeoutSubmitGas,
+      gas_timeout_judge: timeoutJudgeGas,
+      gas_timeout_mediate: timeoutMediateGas,
       gas_happy_path_per_job: happy.agreeGas + happy.submitGas + acceptGas,
       gas_happy_path_batched_per_job: (agreeManyGas + submitResultsGas + acceptManyGas) / BigInt(BATCH),
       gas_mediation_path_per_job: disputed.agreeGas + disputed.submitGas + challengeGas + verdictGas,

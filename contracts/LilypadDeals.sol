@@ -689,15 +689,19 @@ contract LilypadDeals is EIP712, ReentrancyGuardTransient {
     }
 
     /// @dev EIP-712: the struct's static fields are encoded exactly as in its ABI head, so the head is copied from
-    /// calldata and the `mediators` offset word is replaced by keccak256 of the packed (32-byte padded) array.
+    /// calldata and the `mediators` offset word is replaced by keccak256 of the array's words, copied from calldata.
     /// A non-canonical encoding (dirty high bits) only yields a different id, which nobody signed.
     function _dealId(Deal calldata deal) private view returns (bytes32) {
-        bytes32 mediatorsHash = keccak256(abi.encodePacked(deal.mediators));
+        address[] calldata mediators = deal.mediators;
         bytes32 typeHash = DEAL_TYPEHASH;
         bytes32 structHash;
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             let m := mload(0x40)
+            // The array's elements are 32-byte words in calldata already, as EIP-712 hashes them.
+            let mediatorsBytes := mul(mediators.length, 0x20)
+            calldatacopy(m, mediators.offset, mediatorsBytes)
+            let mediatorsHash := keccak256(m, mediatorsBytes)
             mstore(m, typeHash)
             calldatacopy(add(m, 0x20), deal, DEAL_HEAD_BYTES)
             mstore(add(m, 0x80), mediatorsHash)
