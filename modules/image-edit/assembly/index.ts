@@ -1,8 +1,9 @@
-// image-edit: a PNG among the input files in, one operation (grayscale, invert, flip, blur, resize),
-// /outputs/output.png out, and a one-line summary on stdout.
+// image-edit: a PNG or baseline JPEG among the input files in, one operation (grayscale, invert, flip,
+// blur, resize), /outputs/output.png out, and a one-line summary on stdout.
 import '../../lib/abort';
 import { Image } from '../../lib/image';
 import { commandArgs, fail, inputPath, print, readFile, writeFile } from '../../lib/io';
+import { decodeJpeg, jpegError } from '../../lib/jpeg-decode';
 import { decodePng, pngError } from '../../lib/png-decode';
 import { encodePng } from '../../lib/png-encode';
 import { resize } from '../../lib/resize';
@@ -13,9 +14,12 @@ if (args.length !== 5) fail('usage: image-edit IMAGE OPERATION WIDTH HEIGHT RADI
 const path = inputPath(args[0]);
 const operation = args[1];
 const data = readFile(path);
-if (data === null) fail(`cannot read ${path}: pass the PNG as an input file`);
-const decoded = decodePng(<Uint8Array>data);
-if (decoded === null) fail(`${path}: ${pngError}`);
+if (data === null) fail(`cannot read ${path}: pass the PNG or JPEG as an input file`);
+const bytes = <Uint8Array>data;
+// JPEG files start with their SOI marker, FF D8; anything else is read as a PNG (which says if it is not).
+const jpeg = bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xd8;
+const decoded = jpeg ? decodeJpeg(bytes) : decodePng(bytes);
+if (decoded === null) fail(`${path}: ${jpeg ? jpegError : pngError}`);
 const image = <Image>decoded;
 
 let result: Image = image;

@@ -50,19 +50,23 @@ Examples:
 `,
     )
     .action(async (path: string, flags: Flags) => {
+      // The network first: a publication that cannot be delivered should not wait for a build.
+      const names = flags.network === undefined ? [] : [flags.network];
+      const connected =
+        flags.car === undefined
+          ? ((await networksForService(dataDir(), names))[0] as ConnectedNetwork)
+          : undefined;
       if (await buildIfNeeded(path)) process.stderr.write(`built ${resolve(path, 'build')}/\n`);
       const resolved = await resolveForAuthor(path, {});
       const blockstore = memoryBlockstore();
       const root = await importFolder(blockstore, resolved.dir);
       const car = await exportCar(blockstore, root);
       const named = `${resolved.manifest.name}:${resolved.manifest.version}`;
-      if (flags.car !== undefined) {
-        const file = resolve(flags.car);
+      if (connected === undefined) {
+        const file = resolve(flags.car as string);
         await writeFile(file, car);
         process.stderr.write(`${named} → ${file}\n`);
       } else {
-        const names = flags.network === undefined ? [] : [flags.network];
-        const connected = (await networksForService(dataDir(), names))[0] as ConnectedNetwork;
         const account = privateKeyToAccount(publisherKey(connected.name));
         const solver = new SolverClient(connected.network.solverUrl, account);
         const published = await solver.publishModule(car);

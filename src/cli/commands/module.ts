@@ -32,8 +32,8 @@ export function registerModule(program: Command): void {
     .summary('write, build, run and publish modules')
     .description(
       'Tools for module authors: make a project (init), compile it (build, which also runs its ' +
-        'tests.json), run it on this machine without a network (run), pack it for the directory ' +
-        '(publish), and show what a module takes and needs (info).',
+        "tests.json), run it on this machine without a network (run), upload it to the network's " +
+        'directory so anyone can run it by its CID (publish), and show what a module takes and needs (info).',
     );
   registerModuleInit(module);
   registerModuleBuild(module);

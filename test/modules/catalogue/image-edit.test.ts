@@ -1,13 +1,29 @@
 /**
  * image-edit:v0.1.0 in the WASM executor: PNGs the test makes (every 8-bit colour type, every row
  * filter, compressed by node:zlib's dynamic Huffman) go in, and the output PNG is decoded here and
- * compared pixel by pixel with the operation computed in the test.
+ * compared pixel by pixel with the operation computed in the test. JPEGs come from Debian's libjpeg
+ * (fixtures/jpeg/make-fixtures.c, which also wrote libjpeg's own decoding of each): the module's
+ * decoder must give exactly libjpeg's pixels.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePng, encodePng, pixelAt, type Rgba, rgba } from './png.js';
 import { type ModuleRunner, moduleRunner } from './run-module.js';
 
 const REF = 'image-edit:v0.1.0';
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/jpeg/${name}`, import.meta.url));
+
+/** A binary PPM (P6) or PGM (P5), as libjpeg's reference decoding was written. */
+function readPnm(bytes: Buffer): Rgba {
+  const header = /^P([56])\n(\d+) (\d+)\n255\n/.exec(bytes.toString('latin1', 0, 32));
+  if (!header) throw new Error('not a binary PPM or PGM');
+  const [width, height] = [Number(header[2]), Number(header[3])];
+  const channels = header[1] === '6' ? 3 : 1;
+  const body = bytes.subarray(header[0].length);
+  return rgba(width, height, (x, y) => [
+    ...body.subarray((y * width + x) * channels, (y * width + x + 1) * channels),
+  ]);
+}
 
 // A colourful test card: gradients in r and g, a checker in b, a soft alpha ramp in one corner.
 const card = rgba(37, 23, (x, y) => [
@@ -97,5 +113,57 @@ describe('image-edit', () => {
     const notPng = await runner.run(REF, {}, { 'input.png': 'hello' });
     expect(notPng.stderr).toMatch(/not a PNG file/);
     await expect(runner.run(REF, { Operation: 'sepia' })).rejects.toThrow(/input "Operation" does not match/);
+  });
+
+  it('decodes baseline JPEGs exactly as libjpeg does: 4:2:0, 4:4:4, 4:2:2 with restart markers, grey', async () => {
+    for (const [jpeg, reference] of [
+      ['card-420.jpg', 'card-420.ppm'],
+      ['card-444.jpg', 'card-444.ppm'],
+      ['card-422-restarts.jpg', 'card-422-restarts.ppm'],
+      ['card-gray.jpg', 'card-gray.pgm'],
+    ] as const) {
+      const expected = readPnm(fixture(reference));
+      const run = await runner.run(
+        REF,
+        { Image: 'photo.jpg', Operation: 'flip' },
+        { 'photo.jpg': fixture(jpeg) },
+      );
+      expect(run.stderr, jpeg).toBe('');
+      expect(run.stdout).toBe('flip: 37x23 -> 37x23\n');
+      const flipped = decodePng(await run.output('output.png'));
+      for (let y = 0; y < 23; y++) {
+        for (let x = 0; x < 37; x++) {
+          expect(pixelAt(flipped, x, y), `${jpeg} (${x},${y})`).toEqual(pixelAt(expected, 36 - x, y));
+        }
+      }
+    }
+  });
+
+  it('says why a JPEG it cannot read is refused', async () => {
+    const progressive = await runner.run(
+      REF,
+      { Image: 'p.jpg' },
+      { 'p.jpg': fixture('card-progressive.jpg') },
+    );
+    expect(progressive.exitCode).toBe(1);
+    expect(progressive.stderr).toBe(
+      '/inputs/p.jpg: progressive JPEG images are not supported: save as baseline\n',
+    );
+    const baseline = fixture('card-420.jpg');
+    // Cut in its headers, then in its image data.
+    for (const [end, message] of [
+      [400, 'a JPEG segment runs past the end of the file'],
+      [baseline.length - 100, 'the JPEG file ends before its EOI marker'],
+    ] as const) {
+      const cut = await runner.run(REF, { Image: 't.jpg' }, { 't.jpg': baseline.subarray(0, end) });
+      expect(cut.exitCode).toBe(1);
+      expect(cut.stderr).toBe(`/inputs/t.jpg: ${message}\n`);
+    }
+    const noPng = await runner.run(
+      REF,
+      { Image: 'x.jpg' },
+      { 'x.jpg': Buffer.from([0xff, 0xd8, 0xff, 0xd9]) },
+    );
+    expect(noPng.stderr).toBe('/inputs/x.jpg: the JPEG file has no image data (no scan)\n');
   });
 });
