@@ -107,6 +107,15 @@ export async function run(): Promise<Record<string, number>> {
     let next = 0;
     let completed = 0;
     let failed = 0;
+    const reasons = new Map<string, number>();
+    const fail = (reason: string) => {
+      failed++;
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    };
+    const progress = setInterval(
+      () => process.stderr.write(`load: ${completed} completed, ${failed} failed of ${jobs}\n`),
+      30_000,
+    );
     const creator = async ({ privateKey }: { privateKey: `0x${string}` }, index: number) => {
       for (let job = next++; job < jobs; job = next++) {
         const message = `moo ${job}`;
@@ -123,16 +132,17 @@ export async function run(): Promise<Record<string, number>> {
             signal: AbortSignal.timeout(jobTimeoutMs),
           });
           if (result.state === 'Accepted' && result.stdout.includes(message)) completed++;
-          else failed++;
+          else fail(`ended ${result.state}${result.stdout.includes(message) ? '' : ' without the message'}`);
         } catch (error) {
-          failed++;
-          logger.warn({ err: error, job }, 'load: job failed');
+          fail(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
         }
       }
     };
     const started = performance.now();
     await Promise.all(creatorAccounts.map(creator));
     const seconds = (performance.now() - started) / 1000;
+    clearInterval(progress);
+    for (const [reason, count] of reasons) process.stderr.write(`load: ${count} failed: ${reason}\n`);
     const solverRssMb = await solver.peakRssMb();
     return {
       load_jobs_completed: completed,

@@ -50,10 +50,24 @@ function isLocal(rpcUrl: string): boolean {
 
 const pollingIntervalFor = (rpcUrl: string) => (isLocal(rpcUrl) ? 50 : undefined);
 
+/**
+ * One transport per endpoint. On a local node the calls made together (one event-loop turn), by any client of the
+ * process, go in one JSON-RPC batch: under load the parties of one process share HTTP requests.
+ */
+const transports = new Map<string, HttpTransport>();
+function transportFor(rpcUrl: string): HttpTransport {
+  let transport = transports.get(rpcUrl);
+  if (!transport) {
+    transport = http(rpcUrl, isLocal(rpcUrl) ? { batch: { wait: 0 } } : {});
+    transports.set(rpcUrl, transport);
+  }
+  return transport;
+}
+
 export function publicClientFor(rpcUrl: string, chainId: number): LilypadPublicClient {
   return createPublicClient({
     chain: chainFor(chainId, rpcUrl),
-    transport: http(rpcUrl),
+    transport: transportFor(rpcUrl),
     pollingInterval: pollingIntervalFor(rpcUrl),
   });
 }
@@ -82,7 +96,7 @@ export function walletClientFor(rpcUrl: string, chainId: number, privateKey: Hex
   return createWalletClient({
     account: privateKeyToAccount(privateKey, { nonceManager: nonceManagerFor(rpcUrl) }),
     chain: chainFor(chainId, rpcUrl),
-    transport: http(rpcUrl),
+    transport: transportFor(rpcUrl),
     pollingInterval: pollingIntervalFor(rpcUrl),
   });
 }

@@ -80,6 +80,13 @@ export async function followDeal(options: FollowOptions): Promise<{ state: DealS
 /** What a settled deal meant for the job creator, in LP: what it paid and what it received on top of refunds. */
 export type JobCreatorMoney = { paid: bigint; received: bigint; summary: string };
 
+/** An accepted result: the job creator paid its cost. */
+export const acceptedMoney = (cost: bigint): JobCreatorMoney => ({
+  paid: cost,
+  received: 0n,
+  summary: 'paid the cost',
+});
+
 export async function jobCreatorMoney(
   client: LilypadPublicClient,
   network: DealsNetwork,
@@ -91,7 +98,7 @@ export async function jobCreatorMoney(
   const fee = deal.mediationFee;
   switch (state) {
     case DealState.Accepted:
-      return { paid: cost, received: 0n, summary: 'paid the cost' };
+      return acceptedMoney(cost);
     case DealState.MediationAccepted:
       return {
         paid: cost + fee,

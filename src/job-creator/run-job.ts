@@ -38,7 +38,7 @@ import { exportCar } from '../storage/car.js';
 import { importFolder } from '../storage/unixfs.js';
 import { downloadFolder } from '../storage/verified-fetch.js';
 import { type CheckOutcome, type ResultCheck, runCheck } from './check.js';
-import { followDeal, type JobCreatorMoney, jobCreatorMoney } from './follow-deal.js';
+import { acceptedMoney, followDeal, type JobCreatorMoney, jobCreatorMoney } from './follow-deal.js';
 import type { JobProgress } from './progress.js';
 
 export type RunJobOptions = {
@@ -237,7 +237,9 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           dealId = undefined;
           deal = undefined;
           const job = await solver.getJobOffer(offerId);
-          if (job.status !== 'queued') throw new JobFailedError(`the deal was cancelled: ${event.reason}`);
+          // Back on the market, and perhaps already matched again (its proposal is the next event).
+          if (job.status !== 'queued' && job.status !== 'matched')
+            throw new JobFailedError(`the deal was cancelled: ${event.reason}`);
           progress({
             type: 'job:queued',
             reason: `the matched deal was cancelled (${event.reason}); waiting for another`,
@@ -286,7 +288,10 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
             const { hash } = await accept(wallet, network, deal);
             progress({ type: 'job:accepted', dealId, txHash: hash, cost: event.cost });
           }
-          const money = await jobCreatorMoney(publicClient, network, deal, dealId, state);
+          // Accepted: the cost is the one the chain logged with the result.
+          const money = check.challenge
+            ? await jobCreatorMoney(publicClient, network, deal, dealId, state)
+            : acceptedMoney(event.cost);
           if (check.challenge)
             progress({ type: 'job:settled', dealId, state: dealStateName(state), ...money });
           const [stdout, exitCode] = await Promise.all([

@@ -103,6 +103,8 @@ export class ResourceProvider {
   readonly #advancing = new Map<Hex, Promise<void>>();
   readonly #again = new Set<Hex>();
   readonly #work = new Set<Promise<unknown>>();
+  /** Results on their way on-chain: each frees a slot once submitted. */
+  readonly #submitting = new Set<Promise<void>>();
   #depositCheckedAt = 0;
   #stopped = false;
 
@@ -290,6 +292,11 @@ export class ResourceProvider {
       );
       return;
     }
+    if (!this.#store.getDeal(event.dealId) && this.#store.busySlots() >= this.slots) {
+      // A result being submitted frees its slot, and the solver proposes the offer again as soon as it reads the
+      // result on-chain, which may be before the receipt is back here.
+      await Promise.allSettled([...this.#submitting]);
+    }
     if (!this.#store.getDeal(event.dealId)) {
       const busy = this.#store.busySlots();
       if (busy >= this.slots) {
@@ -298,6 +305,8 @@ export class ResourceProvider {
           'refusing a proposed deal: every slot is busy',
         );
         this.#offers.lost(event.deal.resourceOffer);
+        // Withdrawn at once, so the job goes back to the market now rather than when the proposal times out.
+        await this.#solver.cancelResourceOffer(event.deal.resourceOffer).catch(() => {});
         return;
       }
       this.#store.addDeal(event.dealId, event.deal, event.jobOffer.offer);
@@ -346,7 +355,11 @@ export class ResourceProvider {
         this.#track(this.#offers.maintain());
       }
       if (stored.step === 'ran') stored = await this.#upload(stored);
-      if (stored.step === 'uploaded') await this.#submit(stored);
+      if (stored.step === 'uploaded') {
+        const submitting = this.#submit(stored);
+        this.#submitting.add(submitting);
+        await submitting.finally(() => this.#submitting.delete(submitting));
+      }
       return;
     }
     // ResultsSubmitted, or Challenged (the mediators decide; the settled event comes): waiting to be paid.

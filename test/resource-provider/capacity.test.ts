@@ -126,7 +126,7 @@ describe('a provider with 2 slots', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('runs 2 jobs at once, signs no third deal while they run, and shows it on /metrics', async () => {
+  it('runs 2 jobs at once, refuses a third deal while they run (its job waits for a slot), and shows it on /metrics', async () => {
     expect(provider.slots).toBe(2);
     const { network } = devnet;
     // A third offer the provider's key signed, beyond its slots: as one left over from an earlier run would be.
@@ -141,14 +141,14 @@ describe('a provider with 2 slots', () => {
       nonce: 424242n,
       expiry: BigInt(Math.floor(Date.now() / 1000) + 600),
     };
+    const extraId = resourceOfferId(network, extra);
     const solver = new SolverClient(network.solverUrl, account);
     await solver.postResourceOffer({
       offer: extra,
       signature: await account.signTypedData(resourceOfferTypedData(network, extra)),
     });
 
-    const aborts = [0, 1, 2].map(() => new AbortController());
-    const dealIds: (`0x${string}` | undefined)[] = [undefined, undefined, undefined];
+    const matches: { dealId: `0x${string}`; resourceOffer: `0x${string}` }[] = [];
     const jobs = [0, 1, 2].map((i) =>
       runJob({
         network,
@@ -160,19 +160,23 @@ describe('a provider with 2 slots', () => {
         mediationFee: defaults.mediationFee,
         mediators: devnet.mediators,
         target: operator.address,
-        signal: aborts[i]?.signal,
         onProgress: (event) => {
-          if (event.type === 'job:matched') dealIds[i] = event.dealId;
+          if (event.type === 'job:matched')
+            matches.push({ dealId: event.dealId, resourceOffer: event.deal.resourceOffer });
         },
       }),
     );
-    await waitFor(() => (running === 2 && dealIds.every(Boolean) ? true : undefined), 60_000);
-    await new Promise((r) => setTimeout(r, 1000));
+    const refused = await waitFor(
+      () => (running === 2 ? matches.find((m) => m.resourceOffer === extraId) : undefined),
+      60_000,
+    );
+    // Refused without waiting for the proposal deadline: the provider withdraws the offer beyond its slots.
+    await waitFor(
+      async () => ((await solver.getDeal(refused.dealId)).status === 'cancelled' ? true : undefined),
+      20_000,
+    );
+    expect((await solver.getResourceOffer(extraId)).status).toBe('cancelled');
     expect(mostAtOnce).toBe(2);
-    const views = await Promise.all(dealIds.map((id) => solver.getDeal(id as `0x${string}`)));
-    const waiting = views.filter((view) => view.status === 'proposed');
-    expect(waiting).toHaveLength(1);
-    expect(waiting[0]?.deal.resourceOffer).toBe(resourceOfferId(network, extra));
 
     const scrape = async () => {
       const response = await fetch(`http://127.0.0.1:${provider.metricsPort}/metrics`);
@@ -187,19 +191,15 @@ describe('a provider with 2 slots', () => {
     expect(gauge(busy, 'lilypad_rp_jobs_done_total')).toBe(0);
 
     release();
-    // The refused deal waits for the solver's proposal deadline; its job creator gives up on it.
-    const refused = views.findIndex((view) => view.status === 'proposed');
-    aborts[refused]?.abort();
-    const results = await Promise.allSettled(jobs);
-    expect(results.map((r) => r.status)).toEqual(
-      [0, 1, 2].map((i) => (i === refused ? 'rejected' : 'fulfilled')),
-    );
+    // The refused job went back to the market and runs once a slot is free.
+    const results = await Promise.all(jobs);
+    expect(results.map((r) => r.state)).toEqual(['Accepted', 'Accepted', 'Accepted']);
     await waitFor(
-      async () => (gauge(await scrape(), 'lilypad_rp_jobs_done_total') === 2 ? true : undefined),
+      async () => (gauge(await scrape(), 'lilypad_rp_jobs_done_total') === 3 ? true : undefined),
       20_000,
     );
     const after = await scrape();
-    expect(gauge(after, 'lilypad_rp_earned_lp_total')).toBe(2);
+    expect(gauge(after, 'lilypad_rp_earned_lp_total')).toBe(3);
     expect(gauge(after, 'lilypad_rp_jobs_running')).toBe(0);
     expect(mostAtOnce).toBe(2);
   }, 120_000);
