@@ -253,17 +253,6 @@ export class JobRunner {
     return full;
   }
 
-  /** Jobs of every account since `since` (ms), for the network page. */
-  recent(
-    since: number,
-  ): { createdAt: number; status: JobStatus; cost: string | null; provider: string | null }[] {
-    return this.#db
-      .prepare(
-        'SELECT created_at AS createdAt, status, cost, resource_provider AS provider FROM jobs WHERE created_at >= ?',
-      )
-      .all(since) as { createdAt: number; status: JobStatus; cost: string | null; provider: string | null }[];
-  }
-
   /** Costs paid, in wei, for a module or for an account. */
   costs(where: { module?: string; accountId?: string }): bigint[] {
     const rows = this.#db

@@ -1,8 +1,8 @@
-// image-edit: a PNG among the input files in, one operation (grayscale, invert, flip, blur, resize),
-// /outputs/output.png out, and a one-line summary on stdout.
+// image-edit: a PNG file input in (its path, /inputs/Image, is the first argument), one operation
+// (grayscale, invert, flip, blur, resize), /outputs/output.png out, and a one-line summary on stdout.
 import '../../lib/abort';
 import { Image } from '../../lib/image';
-import { commandArgs, fail, inputPath, print, readFile, writeFile } from '../../lib/io';
+import { commandArgs, fail, print, readFile, writeFile } from '../../lib/io';
 import { decodePng, pngError } from '../../lib/png-decode';
 import { encodePng } from '../../lib/png-encode';
 import { resize } from '../../lib/resize';
@@ -10,10 +10,11 @@ import { blur, flip, grayscale, invert } from './filters';
 
 const args = commandArgs();
 if (args.length !== 5) fail('usage: image-edit IMAGE OPERATION WIDTH HEIGHT RADIUS');
-const path = inputPath(args[0]);
+const path = args[0];
+if (!path.startsWith('/inputs/')) fail(`"${path}" is not a file input: pass the PNG as -i Image=@photo.png`);
 const operation = args[1];
 const data = readFile(path);
-if (data === null) fail(`cannot read ${path}: pass the PNG as an input file`);
+if (data === null) fail(`cannot read ${path}: pass the PNG as -i Image=@photo.png`);
 const decoded = decodePng(<Uint8Array>data);
 if (decoded === null) fail(`${path}: ${pngError}`);
 const image = <Image>decoded;
