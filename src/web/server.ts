@@ -169,8 +169,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     );
   }
 
-  const resumed = jobs.resumeAfterRestart();
-  if (resumed.restarted + resumed.interrupted > 0) logger.info(resumed, 'jobs found in flight at start');
+  const inFlight = jobs.resumeAfterRestart();
+  if (inFlight.restarted + inFlight.resumed > 0) logger.info(inFlight, 'jobs found in flight at start');
 
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   return {
