@@ -1,6 +1,7 @@
 /**
  * A web server killed with SIGKILL in the middle of a job: started again on the same state, it follows
- * the job it had posted (the same offer and deal, not a new run) to its end, paid with its result.
+ * the job it had posted (the same offer and deal, not a new run) to its end, paid with its result. And
+ * the job creator's resume on its own: a result accepted before the restart is not accepted twice.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +12,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../src/chain/dev-accounts.js';
 import { type Devnet, startDevnet } from '../../src/devnet/devnet.js';
+import type { JobProgress } from '../../src/job-creator/progress.js';
+import { runJob } from '../../src/job-creator/run-job.js';
+import { defaults } from '../../src/protocol/defaults.js';
 import { createClient } from '../../src/web/client.js';
 import type { JobView } from '../../src/web/schemas.js';
 
@@ -120,4 +124,29 @@ describe('a web server killed in the middle of a job', () => {
     expect(types.filter((t) => t === 'job:offer-posted')).toHaveLength(1);
     expect(types.at(-1)).toBe('job:accepted');
   }, 180_000);
+
+  it('reports a job whose result was accepted before the restart as paid, with that acceptance', async () => {
+    const run = (extra: { resume?: { jobOfferId: `0x${string}` } }, events: JobProgress[]) =>
+      runJob({
+        network: devnet.network,
+        privateKey: devAccount('jobCreator').privateKey,
+        dataDir: join(dataDir, 'job-creator'),
+        module: 'cowsay:v0.0.1',
+        inputs: { Message: 'accepted once' },
+        maxPrice: defaults.maxPrice,
+        mediationFee: defaults.mediationFee,
+        mediators: devnet.mediators,
+        onProgress: (event) => events.push(event),
+        ...extra,
+      });
+    const first: JobProgress[] = [];
+    const done = await run({}, first);
+    const again: JobProgress[] = [];
+    const resumed = await run({ resume: { jobOfferId: done.jobOfferId } }, again);
+    expect(resumed).toMatchObject({ dealId: done.dealId, resultCID: done.resultCID, state: 'Accepted' });
+    expect(resumed.stdout).toContain('accepted once');
+    const accepted = (events: JobProgress[]) => events.find((e) => e.type === 'job:accepted');
+    expect(accepted(again)).toEqual(accepted(first));
+    expect(again.map((e) => e.type)).not.toContain('job:offer-posted');
+  }, 120_000);
 });
