@@ -385,8 +385,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       checkDeal((await solver.getResourceOffer(current.deal.resourceOffer)).offer, current.deal);
       dealId = current.id;
       deal = current.deal;
-      // An agreed deal's deadline is watched when its event comes on connecting; a running one's from here.
-      if (current.status === 'running') watchSubmitDeadline(dealId, deal);
+      if (current.status === 'agreed' || current.status === 'running') watchSubmitDeadline(dealId, deal);
       if (current.status !== 'settled') return;
       const { state } = await dealStatus(publicClient, network, dealId);
       if (state === DealState.Accepted && current.resultCID) {
@@ -408,7 +407,10 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
 
     // A provider that never submits: once its deadline passes on-chain, we take our payment back with
     // its timeout collateral, and the job fails.
+    const watching = new Set<Hex>();
     const watchSubmitDeadline = (id: Hex, agreed: Deal) => {
+      if (watching.has(id)) return;
+      watching.add(id);
       followDeal({
         client: publicClient,
         wallet,
