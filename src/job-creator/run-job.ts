@@ -11,8 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CID } from 'multiformats/cid';
 import { type Address, formatEther, type Hex, zeroAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { publicClientFor, walletClientFor } from '../chain/clients.js';
-import { accept, challenge } from '../chain/deals.js';
+import { lilypadDealsAbi } from '../chain/artifacts/index.js';
+import { type LilypadPublicClient, publicClientFor, walletClientFor } from '../chain/clients.js';
+import { accept, challenge, dealStatus } from '../chain/deals.js';
 import { ensureEscrow } from '../chain/escrow.js';
 import type { Executor } from '../executors/executor.js';
 import { importFileInputs } from '../modules/file-inputs.js';
@@ -27,6 +28,7 @@ import {
   jobOfferId,
   jobOfferTypedData,
   PricingMode,
+  type ResourceOffer,
   resourceOfferId,
 } from '../protocol/eip712.js';
 import { LilypadError } from '../protocol/errors.js';
@@ -70,6 +72,11 @@ export type RunJobOptions = {
   chainPollMs?: number;
   signal?: AbortSignal;
   onProgress?: (event: JobProgress) => void;
+  /**
+   * Follow a job offer this account posted before (by a process that stopped) instead of posting one:
+   * the job goes on from where the solver and the chain say it is, to its end.
+   */
+  resume?: { jobOfferId: Hex };
 };
 
 export type JobResult = {
@@ -112,6 +119,33 @@ export async function downloadResult(
   return { resultDir, fetched };
 }
 
+/** A job offer this account posted, as the solver keeps it: checked to be ours and still alive. */
+async function postedOffer(solver: SolverClient, network: NetworkConfig, jobCreator: Address, id: Hex) {
+  const view = await solver.getJobOffer(id);
+  if (jobOfferId(network, view.offer) !== id || view.offer.jobCreator !== jobCreator) {
+    throw new JobFailedError(`the solver's job offer ${id} is not the one this account signed`);
+  }
+  if (view.status === 'expired' || view.status === 'cancelled') {
+    throw new JobFailedError(`the job offer ${view.status}${view.reason ? `: ${view.reason}` : ''}`);
+  }
+  return view.offer;
+}
+
+/** The transaction that accepted a deal (this account's, before a restart). */
+async function acceptanceTx(client: LilypadPublicClient, network: NetworkConfig, dealId: Hex): Promise<Hex> {
+  const logs = await client.getContractEvents({
+    address: network.deals,
+    abi: lilypadDealsAbi,
+    eventName: 'DealStateChanged',
+    args: { dealId },
+    fromBlock: BigInt(network.deployBlock ?? 0),
+  });
+  const accepted = logs.find((log) => log.args.state === DealState.Accepted);
+  if (!accepted)
+    throw new JobFailedError(`deal ${dealId} is accepted, but no DealStateChanged log says when`);
+  return accepted.transactionHash;
+}
+
 export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const { network, dataDir, signal } = options;
   const progress = options.onProgress ?? (() => {});
@@ -132,27 +166,31 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const inputs = validateInputs(module.manifest, files.inputs);
   progress({ type: 'job:module-resolved', module: options.module, cid: module.cid });
 
-  const deposit = await ensureEscrow(wallet, publicClient, network, options.maxPrice);
-  if (deposit) progress({ type: 'job:deposited', amount: deposit.amount, txHash: deposit.hash });
-
   const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
-  const offer: JobOffer = {
-    jobCreator: account.address,
-    solver: network.solver,
-    module: module.cid,
-    inputs: canonicalInputs(inputs),
-    spec: module.manifest.spec,
-    pricingMode: options.pricingMode ?? PricingMode.market,
-    maxPrice: options.maxPrice,
-    mediationFee: options.mediationFee,
-    mediators: options.mediators,
-    target: options.target ?? zeroAddress,
-    submitTimeout: BigInt(timeouts.submit),
-    judgeTimeout: BigInt(timeouts.judge),
-    mediateTimeout: BigInt(timeouts.mediate),
-    nonce: BigInt(`0x${randomBytes(16).toString('hex')}`),
-    expiry: BigInt(Math.floor(Date.now() / 1000) + (options.offerTtlSeconds ?? 600)),
-  };
+  let offer: JobOffer;
+  if (options.resume) {
+    offer = await postedOffer(solver, network, account.address, options.resume.jobOfferId);
+  } else {
+    const deposit = await ensureEscrow(wallet, publicClient, network, options.maxPrice);
+    if (deposit) progress({ type: 'job:deposited', amount: deposit.amount, txHash: deposit.hash });
+    offer = {
+      jobCreator: account.address,
+      solver: network.solver,
+      module: module.cid,
+      inputs: canonicalInputs(inputs),
+      spec: module.manifest.spec,
+      pricingMode: options.pricingMode ?? PricingMode.market,
+      maxPrice: options.maxPrice,
+      mediationFee: options.mediationFee,
+      mediators: options.mediators,
+      target: options.target ?? zeroAddress,
+      submitTimeout: BigInt(timeouts.submit),
+      judgeTimeout: BigInt(timeouts.judge),
+      mediateTimeout: BigInt(timeouts.mediate),
+      nonce: BigInt(`0x${randomBytes(16).toString('hex')}`),
+      expiry: BigInt(Math.floor(Date.now() / 1000) + (options.offerTtlSeconds ?? 600)),
+    };
+  }
   const offerId = jobOfferId(network, offer);
   const publish = async (forDeal: Hex, root: CID) => {
     if (!(await solver.hasBlock(root.toString()))) {
@@ -198,18 +236,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           return;
         case 'deal:proposed': {
           if (event.deal.jobOffer !== offerId || dealId) return;
-          const expected = deriveDeal({
-            jobOffer: offer,
-            jobOfferId: offerId,
-            resourceOffer: event.resourceOffer.offer,
-            resourceOfferId: resourceOfferId(network, event.resourceOffer.offer),
-          });
-          const differences = dealDifferences(expected, event.deal);
-          if (differences.length > 0) {
-            throw new JobFailedError(
-              `the solver proposed a deal that does not follow from the offers (${differences.join(', ')})`,
-            );
-          }
+          checkDeal(event.resourceOffer.offer, event.deal);
           dealId = event.dealId;
           deal = event.deal;
           progress({ type: 'job:matched', dealId, deal, resourceProvider: deal.resourceProvider });
@@ -285,7 +312,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
               signal,
             }));
           } else {
-            const { hash } = await accept(wallet, network, deal);
+            const hash = await acceptOnce(deal, dealId);
             progress({ type: 'job:accepted', dealId, txHash: hash, cost: event.cost });
           }
           // Accepted: the cost is the one the chain logged with the result.
@@ -322,9 +349,74 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       }
     };
 
+    /** Throws unless `proposed` is exactly the deal derived from our offer and that resource offer. */
+    const checkDeal = (resourceOffer: ResourceOffer, proposed: Deal) => {
+      const expected = deriveDeal({
+        jobOffer: offer,
+        jobOfferId: offerId,
+        resourceOffer,
+        resourceOfferId: resourceOfferId(network, resourceOffer),
+      });
+      const differences = dealDifferences(expected, proposed);
+      if (differences.length > 0) {
+        throw new JobFailedError(
+          `the solver proposed a deal that does not follow from the offers (${differences.join(', ')})`,
+        );
+      }
+    };
+
+    // Accepts the result, unless this account already did (before a restart): then that transaction.
+    const acceptOnce = async (agreed: Deal, id: Hex): Promise<Hex> => {
+      const { state } = await dealStatus(publicClient, network, id);
+      if (state === DealState.ResultsSubmitted) return (await accept(wallet, network, agreed)).hash;
+      if (state === DealState.Accepted) return acceptanceTx(publicClient, network, id);
+      throw new JobFailedError(`the deal is ${dealStateName(state)}: its result can no longer be accepted`);
+    };
+
+    /**
+     * After a restart: the deal our offer is in, once it is past the proposal (a proposal is sent again
+     * on connecting, and signed again). A settled deal is not sent on connecting: an accepted one goes
+     * on as a submitted result (downloaded, verified, its acceptance found), any other ends the job.
+     */
+    const resumeDeal = async (): Promise<void> => {
+      const job = await solver.getJobOffer(offerId);
+      if (!job.dealId) return;
+      const current = await solver.getDeal(job.dealId);
+      if (
+        current.deal.jobOffer !== offerId ||
+        current.status === 'proposed' ||
+        current.status === 'cancelled'
+      )
+        return;
+      checkDeal((await solver.getResourceOffer(current.deal.resourceOffer)).offer, current.deal);
+      dealId = current.id;
+      deal = current.deal;
+      if (current.status === 'agreed' || current.status === 'running') watchSubmitDeadline(dealId, deal);
+      if (current.status !== 'settled') return;
+      const { state } = await dealStatus(publicClient, network, dealId);
+      if (state === DealState.Accepted && current.resultCID) {
+        onEvent({
+          type: 'deal:results-submitted',
+          dealId,
+          resultCID: current.resultCID,
+          instructionCount: current.instructionCount ?? 0n,
+          cost: current.cost ?? 0n,
+        });
+        return;
+      }
+      const money = await jobCreatorMoney(publicClient, network, deal, dealId, state);
+      progress({ type: 'job:settled', dealId, state: dealStateName(state), ...money });
+      throw new JobFailedError(
+        `the deal settled as ${dealStateName(state)} while the job was not followed: ${money.summary}`,
+      );
+    };
+
     // A provider that never submits: once its deadline passes on-chain, we take our payment back with
     // its timeout collateral, and the job fails.
+    const watching = new Set<Hex>();
     const watchSubmitDeadline = (id: Hex, agreed: Deal) => {
+      if (watching.has(id)) return;
+      watching.add(id);
       // Just agreed: its deadline is at least a poll away.
       sleep(pollMs, undefined, { signal: watchSignal })
         .then(() =>
@@ -353,10 +445,16 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     };
 
     (async () => {
-      subscription = await solver.subscribe(onEvent, { signal });
-      const signature = await account.signTypedData(jobOfferTypedData(network, offer));
-      await solver.postJobOffer({ offer, signature });
-      progress({ type: 'job:offer-posted', jobOfferId: offerId });
+      if (options.resume) {
+        await resumeDeal();
+        // Without `since`, the first connection brings the current state of the account's deals and jobs.
+        subscription = await solver.subscribe(onEvent, { signal });
+      } else {
+        subscription = await solver.subscribe(onEvent, { signal });
+        const signature = await account.signTypedData(jobOfferTypedData(network, offer));
+        await solver.postJobOffer({ offer, signature });
+        progress({ type: 'job:offer-posted', jobOfferId: offerId });
+      }
       markPosted();
     })().catch((error: unknown) => finish(error));
   });

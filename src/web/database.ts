@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   updated_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_account ON jobs (account_id, created_at);
-CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (created_at);
+DROP INDEX IF EXISTS jobs_by_time;
 CREATE TABLE IF NOT EXISTS job_events (
   job_id TEXT NOT NULL REFERENCES jobs(id), seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
   at INTEGER NOT NULL, PRIMARY KEY (job_id, seq)

@@ -13,3 +13,7 @@ export class CsrfError extends LilypadError {
 export class NotFoundError extends LilypadError {
   override name = 'NotFoundError';
 }
+/** 502: the solver did not answer, or not as it should. */
+export class SolverUnavailableError extends LilypadError {
+  override name = 'SolverUnavailableError';
+}

@@ -1,8 +1,8 @@
 /**
  * Jobs run for the accounts: each is a `runJob` with the account's wallet, its progress stored as
  * events (so a page or an SSE stream can replay them) and its state in the jobs table. A restart finds
- * jobs that were in flight: one whose offer was never signed runs again; one already on the network
- * is reported as interrupted, with its offer and deal ids, since the offer was this process's to follow.
+ * jobs that were in flight: one whose offer was never posted runs again; one already on the network is
+ * followed again from where the solver and the chain say it is (`runJob`'s `resume`), to its end.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
@@ -253,17 +253,6 @@ export class JobRunner {
     return full;
   }
 
-  /** Jobs of every account since `since` (ms), for the network page. */
-  recent(
-    since: number,
-  ): { createdAt: number; status: JobStatus; cost: string | null; provider: string | null }[] {
-    return this.#db
-      .prepare(
-        'SELECT created_at AS createdAt, status, cost, resource_provider AS provider FROM jobs WHERE created_at >= ?',
-      )
-      .all(since) as { createdAt: number; status: JobStatus; cost: string | null; provider: string | null }[];
-  }
-
   /** Costs paid, in wei, for a module or for an account. */
   costs(where: { module?: string; accountId?: string }): bigint[] {
     const rows = this.#db
@@ -275,41 +264,36 @@ export class JobRunner {
     return rows.map((row) => BigInt(row.cost));
   }
 
-  /** After a restart: runs again what never reached the network, reports what did. */
-  resumeAfterRestart(): { restarted: number; interrupted: number } {
+  /** After a restart: runs again what never reached the network, follows again what did. */
+  resumeAfterRestart(): { restarted: number; resumed: number } {
     const rows = this.#db
       .prepare(
-        "SELECT id, account_id, status, job_offer_id, deal_id FROM jobs WHERE status NOT IN ('paid', 'failed')",
+        "SELECT id, account_id, job_offer_id, deal_id FROM jobs WHERE status NOT IN ('paid', 'failed')",
       )
-      .all() as Pick<Row, 'id' | 'account_id' | 'status' | 'job_offer_id' | 'deal_id'>[];
+      .all() as Pick<Row, 'id' | 'account_id' | 'job_offer_id' | 'deal_id'>[];
     let restarted = 0;
     for (const row of rows) {
-      if (row.status === 'submitted' && !row.job_offer_id) {
+      if (!row.job_offer_id) {
         this.#start(row.id, row.account_id, defaults.maxPrice);
         restarted++;
         continue;
       }
-      const where = [row.job_offer_id && `offer ${row.job_offer_id}`, row.deal_id && `deal ${row.deal_id}`]
-        .filter(Boolean)
-        .join(', ');
-      this.#fail(
-        row.id,
-        `interrupted: the web server restarted while following this job (${where}); ` +
-          'the escrow releases its payment when the deal times out. Submit it again to rerun it.',
-        'job:interrupted',
-      );
+      const status = this.#row(row.id)?.status ?? 'submitted';
+      this.#record(row.id, 'job:resumed', status, { jobOfferId: row.job_offer_id, dealId: row.deal_id });
+      this.#start(row.id, row.account_id, defaults.maxPrice, row.job_offer_id as Hex);
     }
-    return { restarted, interrupted: rows.length - restarted };
+    return { restarted, resumed: rows.length - restarted };
   }
 
-  /** Stops following the jobs in flight; their rows stay as they are, for the next start to report. */
+  /** Stops following the jobs in flight; their rows stay as they are, for the next start to resume. */
   async stop(): Promise<void> {
     const running = [...this.#running.values()];
     for (const { controller } of running) controller.abort(new LilypadError('the web server is stopping'));
     await Promise.all(running.map((r) => r.done));
   }
 
-  #start(id: string, accountId: string, maxPrice: bigint): void {
+  /** Runs the job, or with `jobOfferId` follows the offer it already posted. */
+  #start(id: string, accountId: string, maxPrice: bigint, jobOfferId?: Hex): void {
     const { network, mediators, dataDir, logger, accounts } = this.#options;
     const job = this.#row(id) as JobView;
     const controller = new AbortController();
@@ -328,6 +312,7 @@ export class JobRunner {
       mediators,
       offerTtlSeconds: this.#options.offerTtlSeconds,
       signal: controller.signal,
+      ...(jobOfferId ? { resume: { jobOfferId } } : {}),
       onProgress: (event) => this.#progress(id, event),
     })
       .then(() => logger.info({ job: id }, 'job paid'))

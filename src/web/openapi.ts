@@ -185,8 +185,8 @@ export function webOpenApiDocument(): Record<string, unknown> {
       },
       '/api/v1/network': {
         get: op(
-          'the network as this app sees it: providers, jobs per minute, prices, the last hour',
-          { 200: ok('the network', 'Network') },
+          "the network from the solver's statistics: providers and offers online, their prices, deals per minute over the last hour",
+          { 200: ok('the network', 'Network'), 502: ok('the solver did not answer', 'Error') },
           { security: [] },
         ),
       },

@@ -4,7 +4,7 @@
  * Token amounts travel as decimal strings of wei (18 decimals), or as LP amounts like "2.5" in bodies.
  */
 import { z } from 'zod';
-import { addressSchema, hashSchema } from '../protocol/wire.js';
+import { addressSchema, hashSchema, machineSpecSchema } from '../protocol/wire.js';
 
 const lpAmount = z
   .string()
@@ -131,10 +131,31 @@ export const networkView = z.object({
   chainId: z.number(),
   solver: addressSchema,
   solverUrl: z.string(),
-  providersOnline: z.number().describe('resource providers that took a job from this app in the last hour'),
-  jobsPerMinute: z.number().describe('jobs submitted in the last ten minutes, per minute'),
-  prices: z.object({ min: z.string().nullable(), median: z.string().nullable(), max: z.string().nullable() }),
-  lastHour: z.array(z.object({ minute: z.number(), jobs: z.number(), paid: z.number() })),
+  providersOnline: z.number().describe('resource providers with an offer on the solver’s market'),
+  offersOnline: z.number().describe('resource offers on the market, open or serving a deal'),
+  jobsPerMinute: z
+    .number()
+    .describe(
+      'deals the solver made over the last ten minutes, per minute (from anywhere, not only this app)',
+    ),
+  prices: z
+    .object({ min: z.string().nullable(), median: z.string().nullable(), max: z.string().nullable() })
+    .describe('fixed prices of the offers online, in wei'),
+  offers: z
+    .array(
+      z.object({
+        id: hashSchema,
+        resourceProvider: addressSchema,
+        status: z.enum(['open', 'busy']),
+        spec: machineSpecSchema,
+        fixedPrice: z.string(),
+        pricePerInstruction: z.string(),
+      }),
+    )
+    .describe('the first offers online, oldest first (milli-CPUs, MB)'),
+  lastHour: z
+    .array(z.object({ minute: z.number(), jobs: z.number(), paid: z.number() }))
+    .describe('per minute: deals made, and how many of them are settled'),
 });
 
 export const apiErrorView = z.object({ error: z.string() });

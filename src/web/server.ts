@@ -20,7 +20,7 @@ import { AccountExistsError, Accounts, BadCredentialsError } from './accounts.js
 import { ApiKeys } from './api-keys.js';
 import type { WebContext } from './context.js';
 import { openWebDatabase } from './database.js';
-import { CsrfError, NotFoundError, NotSignedInError } from './errors.js';
+import { CsrfError, NotFoundError, NotSignedInError, SolverUnavailableError } from './errors.js';
 import { JobRunner } from './jobs.js';
 import { webOpenApiDocument } from './openapi.js';
 import { registerAccountRoutes } from './routes/account.js';
@@ -28,6 +28,7 @@ import { registerAuthRoutes } from './routes/auth.js';
 import { registerCatalogueRoutes } from './routes/catalogue.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerKeyRoutes } from './routes/keys.js';
+import { registerNetworkRoutes } from './routes/network.js';
 import { randomToken, SecretBox } from './secrets.js';
 import { Sessions } from './sessions.js';
 import { SiweError, SiweNonces } from './siwe.js';
@@ -81,6 +82,7 @@ function statusOf(error: unknown): number | undefined {
   if (error instanceof CsrfError) return 403;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof AccountExistsError) return 409;
+  if (error instanceof SolverUnavailableError) return 502;
   return undefined;
 }
 
@@ -152,6 +154,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   registerJobRoutes(app, context);
   registerAccountRoutes(app, context);
   registerCatalogueRoutes(app, context);
+  registerNetworkRoutes(app, context);
 
   const pagesDir = options.pagesDir ?? join(packageRoot(), 'build', 'web');
   if (existsSync(join(pagesDir, 'index.html'))) {
@@ -166,8 +169,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     );
   }
 
-  const resumed = jobs.resumeAfterRestart();
-  if (resumed.restarted + resumed.interrupted > 0) logger.info(resumed, 'jobs found in flight at start');
+  const inFlight = jobs.resumeAfterRestart();
+  if (inFlight.restarted + inFlight.resumed > 0) logger.info(inFlight, 'jobs found in flight at start');
 
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   return {

@@ -2,16 +2,12 @@
  * The solver's API over real HTTP and WebSocket, against contracts on a real anvil: what it accepts,
  * what it refuses and with which message, and that one resource offer never serves two deals at once.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type Anvil, startAnvil } from '../../src/chain/anvil.js';
-import { publicClientFor, walletClientFor } from '../../src/chain/clients.js';
-import { deployContracts } from '../../src/chain/deploy.js';
+import type { Anvil } from '../../src/chain/anvil.js';
 import { devAccount } from '../../src/chain/dev-accounts.js';
 import { dealTypedData, type Network } from '../../src/protocol/eip712.js';
 import { signRequest } from '../../src/protocol/signed-request.js';
@@ -20,38 +16,24 @@ import { type SolverEvent, toWire } from '../../src/protocol/wire.js';
 import { Solver } from '../../src/solver/solver.js';
 import { runCli } from '../e2e/cli.js';
 import { accounts, jobOffer, resourceOffer, signJobOffer, signResourceOffer } from '../protocol/fixtures.js';
+import { type SolverOnAnvil, startSolverOnAnvil } from './fixtures/solver-on-anvil.js';
 
 const gpuSpec = { cpu: 1000, gpu: 1, gpuVram: 0, ram: 512, disk: 100 };
 
+let fixture: SolverOnAnvil;
 let anvil: Anvil;
 let solver: Solver;
 let dataDir: string;
 let network: Network;
-let contracts: { deals: `0x${string}`; token: `0x${string}` };
+let contracts: SolverOnAnvil['contracts'];
 
 beforeAll(async () => {
-  anvil = await startAnvil();
-  const deployer = devAccount('deployer').privateKey;
-  contracts = await deployContracts(
-    walletClientFor(anvil.rpcUrl, anvil.chainId, deployer),
-    publicClientFor(anvil.rpcUrl, anvil.chainId),
-  );
-  dataDir = await mkdtemp(join(tmpdir(), 'lilypad-solver-'));
-  solver = new Solver({
-    network: { chainId: anvil.chainId, rpcUrl: anvil.rpcUrl, ...contracts },
-    privateKey: devAccount('solver').privateKey,
-    dataDir,
-    logger: pino({ level: 'silent' }),
-    pollIntervalMs: 50,
-  });
-  await solver.start();
-  network = { chainId: anvil.chainId, deals: contracts.deals };
+  fixture = await startSolverOnAnvil();
+  ({ anvil, solver, dataDir, network, contracts } = fixture);
 });
 
 afterAll(async () => {
-  await solver.stop();
-  await anvil.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await fixture?.stop();
 });
 
 const post = (path: string, body: unknown) =>

@@ -3,48 +3,26 @@
  * time with their prices and machines, the providers behind them, the deals of the last hour, and a 400
  * that names the query parameter to fix.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
+import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Anvil, startAnvil } from '../../src/chain/anvil.js';
-import { publicClientFor, walletClientFor } from '../../src/chain/clients.js';
-import { deployContracts } from '../../src/chain/deploy.js';
-import { devAccount } from '../../src/chain/dev-accounts.js';
 import type { Network } from '../../src/protocol/eip712.js';
 import { fetchNetworkStats, NETWORK_STATS_PATH } from '../../src/protocol/network-stats.js';
 import { SolverClient } from '../../src/protocol/solver-client.js';
-import { Solver } from '../../src/solver/solver.js';
+import type { Solver } from '../../src/solver/solver.js';
 import { accounts, jobOffer, resourceOffer, signJobOffer, signResourceOffer } from '../protocol/fixtures.js';
+import { type SolverOnAnvil, startSolverOnAnvil } from './fixtures/solver-on-anvil.js';
 
-let anvil: Anvil;
+let fixture: SolverOnAnvil;
 let solver: Solver;
-let dataDir: string;
 let network: Network;
 
 beforeAll(async () => {
-  anvil = await startAnvil();
-  const contracts = await deployContracts(
-    walletClientFor(anvil.rpcUrl, anvil.chainId, devAccount('deployer').privateKey),
-    publicClientFor(anvil.rpcUrl, anvil.chainId),
-  );
-  dataDir = await mkdtemp(join(tmpdir(), 'lilypad-stats-'));
-  solver = new Solver({
-    network: { chainId: anvil.chainId, rpcUrl: anvil.rpcUrl, ...contracts },
-    privateKey: devAccount('solver').privateKey,
-    dataDir,
-    logger: pino({ level: 'silent' }),
-    pollIntervalMs: 50,
-  });
-  await solver.start();
-  network = { chainId: anvil.chainId, deals: contracts.deals };
+  fixture = await startSolverOnAnvil();
+  ({ solver, network } = fixture);
 });
 
 afterAll(async () => {
-  await solver?.stop();
-  await anvil?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await fixture?.stop();
 });
 
 describe('the network statistics', () => {
@@ -103,7 +81,7 @@ describe('the network statistics', () => {
     expect(after.lastHour.at(-1)?.minute).toBe(Math.floor(after.at / 60_000) * 60_000);
 
     // A withdrawn offer is no longer online.
-    await other.cancelResourceOffer(posted[2]?.id as `0x${string}`);
+    await other.cancelResourceOffer(posted[2]?.id as Hex);
     const withdrawn = await fetchNetworkStats(solver.url);
     expect(withdrawn.resourceOffers.total).toBe(2);
     expect(withdrawn.resourceProviders).toBe(1);

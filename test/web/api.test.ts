@@ -251,7 +251,7 @@ describe('API keys and jobs', () => {
 });
 
 describe('restarts and logs', () => {
-  it('keeps accounts, keys and jobs across a restart; a job in flight resumes or is reported', async () => {
+  it('keeps accounts, keys and jobs across a restart; a job in flight is followed to its end', async () => {
     const session = await signUp('restart@example.org');
     const made = await fetch(`${url()}/api/v1/keys`, {
       method: 'POST',
@@ -264,12 +264,11 @@ describe('restarts and logs', () => {
     });
     const { secret } = (await made.json()) as { secret: string };
     const before = createClient({ url: url(), apiKey: secret });
-    const job = await before.submitJob({ module: 'cowsay:v0.0.1', inputs: { Message: 'interrupted?' } });
+    const job = await before.submitJob({ module: 'cowsay:v0.0.1', inputs: { Message: 'across a restart' } });
     await fixture.restart();
     const after = createClient({ url: url(), apiKey: secret });
     const ended = await after.followJob(job.id);
-    if (ended.status === 'failed') expect(ended.error).toMatch(/interrupted: the web server restarted/);
-    else expect(ended.status).toBe('paid');
+    expect(ended.status, ended.error ?? '').toBe('paid');
     expect((await after.jobs()).map((j) => j.id)).toContain(job.id);
   }, 120_000);
 

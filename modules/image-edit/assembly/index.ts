@@ -1,8 +1,8 @@
-// image-edit: a PNG or baseline JPEG among the input files in, one operation (grayscale, invert, flip,
-// blur, resize), /outputs/output.png out, and a one-line summary on stdout.
+// image-edit: a PNG or baseline JPEG file input in (its path, /inputs/Image, is the first argument), one
+// operation (grayscale, invert, flip, blur, resize), /outputs/output.png out, and a one-line summary on stdout.
 import '../../lib/abort';
 import { Image } from '../../lib/image';
-import { commandArgs, fail, inputPath, print, readFile, writeFile } from '../../lib/io';
+import { commandArgs, fail, print, readFile, writeFile } from '../../lib/io';
 import { decodeJpeg, jpegError } from '../../lib/jpeg-decode';
 import { decodePng, pngError } from '../../lib/png-decode';
 import { encodePng } from '../../lib/png-encode';
@@ -11,10 +11,11 @@ import { blur, flip, grayscale, invert } from './filters';
 
 const args = commandArgs();
 if (args.length !== 5) fail('usage: image-edit IMAGE OPERATION WIDTH HEIGHT RADIUS');
-const path = inputPath(args[0]);
+const path = args[0];
+if (!path.startsWith('/inputs/')) fail(`"${path}" is not a file input: pass the image as -i Image=@photo.png`);
 const operation = args[1];
 const data = readFile(path);
-if (data === null) fail(`cannot read ${path}: pass the PNG or JPEG as an input file`);
+if (data === null) fail(`cannot read ${path}: pass the PNG or JPEG as -i Image=@photo.png`);
 const bytes = <Uint8Array>data;
 // JPEG files start with their SOI marker, FF D8; anything else is read as a PNG (which says if it is not).
 const jpeg = bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xd8;

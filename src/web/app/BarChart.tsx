@@ -1,4 +1,4 @@
-/** A small SVG bar chart of jobs per minute (paid ones darker), with a text summary for screen readers. */
+/** A small SVG bar chart of jobs per minute (settled ones darker), with a text summary for screen readers. */
 export function BarChart(props: { buckets: { minute: number; jobs: number; paid: number }[] }) {
   const { buckets } = props;
   const max = Math.max(1, ...buckets.map((b) => b.jobs));
@@ -17,7 +17,7 @@ export function BarChart(props: { buckets: { minute: number; jobs: number; paid:
         <line x1="0" y1={height - 0.5} x2={width} y2={height - 0.5} class="axis" />
         {buckets.map((b, i) => (
           <g key={b.minute}>
-            <title>{`${new Date(b.minute).toLocaleTimeString('en-GB', { timeStyle: 'short' })}: ${b.jobs} jobs, ${b.paid} paid`}</title>
+            <title>{`${new Date(b.minute).toLocaleTimeString('en-GB', { timeStyle: 'short' })}: ${b.jobs} jobs, ${b.paid} settled`}</title>
             <rect
               x={i * bar + 1}
               y={height - scale(b.jobs)}
@@ -39,7 +39,7 @@ export function BarChart(props: { buckets: { minute: number; jobs: number; paid:
         </text>
       </svg>
       <figcaption class="muted small">
-        60 minutes, oldest on the left · dark: paid · light: submitted
+        60 minutes, oldest on the left · dark: settled · light: matched, still running
       </figcaption>
     </figure>
   );

@@ -41,7 +41,7 @@ describe('image-edit', () => {
   afterAll(() => runner.remove());
 
   const edit = async (png: Uint8Array, inputs: Record<string, string>): Promise<Rgba> => {
-    const run = await runner.run(REF, inputs, { 'input.png': png });
+    const run = await runner.run(REF, inputs, { Image: png });
     expect(run.stderr).toBe('');
     expect(run.status).toBe('succeeded');
     return decodePng(await run.output('output.png'));
@@ -107,12 +107,15 @@ describe('image-edit', () => {
   it('says what is wrong with a damaged PNG or a missing one', async () => {
     const damaged = Buffer.from(encodePng(card));
     damaged[50] = (damaged[50] as number) ^ 0xff; // inside the IDAT data (which starts at byte 41)
-    const bad = await runner.run(REF, {}, { 'input.png': damaged });
+    const bad = await runner.run(REF, {}, { Image: damaged });
     expect(bad.exitCode).toBe(1);
-    expect(bad.stderr).toBe('/inputs/input.png: the CRC of the PNG chunk IDAT does not match\n');
-    const notPng = await runner.run(REF, {}, { 'input.png': 'hello' });
+    expect(bad.stderr).toBe('/inputs/Image: the CRC of the PNG chunk IDAT does not match\n');
+    const notPng = await runner.run(REF, {}, { Image: 'hello' });
     expect(notPng.stderr).toMatch(/not a PNG file/);
-    await expect(runner.run(REF, { Operation: 'sepia' })).rejects.toThrow(/input "Operation" does not match/);
+    await expect(runner.run(REF, {})).rejects.toThrow(/input "Image" is required/);
+    await expect(runner.run(REF, { Operation: 'sepia' }, { Image: encodePng(card) })).rejects.toThrow(
+      /input "Operation" does not match/,
+    );
   });
 
   it('decodes baseline JPEGs exactly as libjpeg does: 4:2:0, 4:4:4, 4:2:2 with restart markers, grey', async () => {

@@ -8,8 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionResult, Executor } from '../../../src/executors/executor.js';
 import { WasmExecutor } from '../../../src/executors/wasm/wasm-executor.js';
+import { fileInputNames, INPUTS_MOUNT } from '../../../src/modules/file-inputs.js';
 import { validateInputs } from '../../../src/modules/inputs.js';
 import { resolveModule } from '../../../src/modules/resolve.js';
+import { memoryBlockstore } from '../../../src/storage/blockstore.js';
+import { importPath } from '../../../src/storage/unixfs.js';
 
 export type ModuleRun = ExecutionResult & {
   stdout: string;
@@ -36,12 +39,22 @@ export async function moduleRunner(executor: Executor = new WasmExecutor()): Pro
       const n = runs++;
       const inputsDir = join(dir, `inputs-${n}`);
       await mkdir(inputsDir);
-      for (const [name, content] of Object.entries(files)) await writeFile(join(inputsDir, name), content);
+      // A file input is given by its CID, and the module sees its path, as on a resource provider.
+      const given = { ...raw };
+      const mounted: Record<string, string> = {};
+      for (const [name, content] of Object.entries(files)) {
+        const path = join(inputsDir, name);
+        await writeFile(path, content);
+        if (fileInputNames(module.manifest).includes(name)) {
+          given[name] = (await importPath(memoryBlockstore(), path)).toString();
+          mounted[name] = `${INPUTS_MOUNT}/${name}`;
+        }
+      }
       const bundleDir = join(dir, `bundle-${n}`);
       const result = await executor.run({
         moduleDir: module.dir,
         manifest: module.manifest,
-        inputs: validateInputs(module.manifest, raw),
+        inputs: { ...validateInputs(module.manifest, given), ...mounted },
         seed: '0x01',
         bundleDir,
         inputsDir,
