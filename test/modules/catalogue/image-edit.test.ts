@@ -126,11 +126,7 @@ describe('image-edit', () => {
       ['card-gray.jpg', 'card-gray.pgm'],
     ] as const) {
       const expected = readPnm(fixture(reference));
-      const run = await runner.run(
-        REF,
-        { Image: 'photo.jpg', Operation: 'flip' },
-        { 'photo.jpg': fixture(jpeg) },
-      );
+      const run = await runner.run(REF, { Operation: 'flip' }, { Image: fixture(jpeg) });
       expect(run.stderr, jpeg).toBe('');
       expect(run.stdout).toBe('flip: 37x23 -> 37x23\n');
       const flipped = decodePng(await run.output('output.png'));
@@ -143,14 +139,10 @@ describe('image-edit', () => {
   });
 
   it('says why a JPEG it cannot read is refused', async () => {
-    const progressive = await runner.run(
-      REF,
-      { Image: 'p.jpg' },
-      { 'p.jpg': fixture('card-progressive.jpg') },
-    );
+    const progressive = await runner.run(REF, {}, { Image: fixture('card-progressive.jpg') });
     expect(progressive.exitCode).toBe(1);
     expect(progressive.stderr).toBe(
-      '/inputs/p.jpg: progressive JPEG images are not supported: save as baseline\n',
+      '/inputs/Image: progressive JPEG images are not supported: save as baseline\n',
     );
     const baseline = fixture('card-420.jpg');
     // Cut in its headers, then in its image data.
@@ -158,15 +150,11 @@ describe('image-edit', () => {
       [400, 'a JPEG segment runs past the end of the file'],
       [baseline.length - 100, 'the JPEG file ends before its EOI marker'],
     ] as const) {
-      const cut = await runner.run(REF, { Image: 't.jpg' }, { 't.jpg': baseline.subarray(0, end) });
+      const cut = await runner.run(REF, {}, { Image: baseline.subarray(0, end) });
       expect(cut.exitCode).toBe(1);
-      expect(cut.stderr).toBe(`/inputs/t.jpg: ${message}\n`);
+      expect(cut.stderr).toBe(`/inputs/Image: ${message}\n`);
     }
-    const noPng = await runner.run(
-      REF,
-      { Image: 'x.jpg' },
-      { 'x.jpg': Buffer.from([0xff, 0xd8, 0xff, 0xd9]) },
-    );
-    expect(noPng.stderr).toBe('/inputs/x.jpg: the JPEG file has no image data (no scan)\n');
+    const noScan = await runner.run(REF, {}, { Image: Buffer.from([0xff, 0xd8, 0xff, 0xd9]) });
+    expect(noScan.stderr).toBe('/inputs/Image: the JPEG file has no image data (no scan)\n');
   });
 });
