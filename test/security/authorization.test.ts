@@ -16,31 +16,16 @@ import { type SolverEvent, toWire } from '../../src/protocol/wire.js';
 import { CAR_CONTENT_TYPE } from '../../src/storage/car.js';
 import { startChain, type TestChain } from '../chain/setup.js';
 import { accounts, jobOffer, resourceOffer, signJobOffer, signResourceOffer } from '../protocol/fixtures.js';
-import { type SolverFixture, startSolverFixture } from './solver-fixture.js';
+import { type ProposedDeal, type SolverFixture, startSolverFixture } from './solver-fixture.js';
 
 let fixture: SolverFixture;
 let chain: TestChain;
 /** A deal the solver proposed between the dev job creator and provider. */
-let proposed: Extract<SolverEvent, { type: 'deal:proposed' }>;
+let proposed: ProposedDeal;
 
 beforeAll(async () => {
   [fixture, chain] = await Promise.all([startSolverFixture(), startChain()]);
-  const rp = new SolverClient(fixture.solver.url, accounts.resourceProvider);
-  const events: SolverEvent[] = [];
-  const subscription = await rp.subscribe((event) => events.push(event));
-  try {
-    await rp.postResourceOffer(await signResourceOffer(resourceOffer({ nonce: 5n }), fixture.network));
-    const jc = new SolverClient(fixture.solver.url, accounts.jobCreator);
-    await jc.postJobOffer(await signJobOffer(jobOffer({ nonce: 5n }), fixture.network));
-    const deadline = Date.now() + 30_000;
-    while (!events.some((e) => e.type === 'deal:proposed')) {
-      if (Date.now() > deadline) throw new Error('no deal proposed in 30 s');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    proposed = events.find((e) => e.type === 'deal:proposed') as typeof proposed;
-  } finally {
-    subscription.close();
-  }
+  proposed = await fixture.proposeDeal(5n);
 }, 120_000);
 
 afterAll(async () => {
