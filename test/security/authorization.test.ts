@@ -15,7 +15,7 @@ import { SolverClient } from '../../src/protocol/solver-client.js';
 import { type SolverEvent, toWire } from '../../src/protocol/wire.js';
 import { CAR_CONTENT_TYPE } from '../../src/storage/car.js';
 import { startChain, type TestChain } from '../chain/setup.js';
-import { accounts, jobOffer, resourceOffer, signJobOffer, signResourceOffer } from '../protocol/fixtures.js';
+import { accounts, resourceOffer, signResourceOffer } from '../protocol/fixtures.js';
 import { type ProposedDeal, type SolverFixture, startSolverFixture } from './solver-fixture.js';
 
 let fixture: SolverFixture;
