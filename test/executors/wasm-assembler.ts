@@ -88,7 +88,7 @@ export function assemble(spec: ModuleSpec): Uint8Array {
     if (f.export) exports.push([...text(f.export), 0x00, ...uleb(imports.length + i)]);
   });
   if (spec.memory) exports.push([...text('memory'), 0x02, 0x00]);
-  (spec.tables ?? []).forEach((_, i) => exports.push([...text(`table${i}`), 0x01, ...uleb(i)]));
+  for (let i = 0; i < (spec.tables?.length ?? 0); i++) exports.push([...text(`table${i}`), 0x01, ...uleb(i)]);
   const limits = ({ min, max }: { min: number; max?: number }) =>
     max === undefined ? [0x00, ...uleb(min)] : [0x01, ...uleb(min), ...uleb(max)];
   const bodies = spec.funcs.map((f) => {
