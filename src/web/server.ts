@@ -115,7 +115,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     accounts,
     sessions: new Sessions(db),
     apiKeys: new ApiKeys(db),
-    nonces: new SiweNonces(db),
+    nonces: new SiweNonces(db, options.network.chainId),
     jobs,
     wallets: new Wallets(options.network, options.faucetPrivateKey),
     limiter: new RateLimiter(options.rateLimit ?? DEFAULT_WEB_RATE_LIMIT),

@@ -1,6 +1,6 @@
 /**
  * Sign-In with Ethereum (EIP-4361): the server hands out a single-use nonce, the wallet signs a message
- * naming this site, and the server checks the message (domain, nonce, time) and the signature.
+ * naming this site, and the server checks the message (domain, chain, time), the signature, and only then uses up the nonce.
  */
 import { type Address, type Hex, verifyMessage } from 'viem';
 import { generateSiweNonce, parseSiweMessage, validateSiweMessage } from 'viem/siwe';
@@ -15,9 +15,11 @@ export class SiweError extends LilypadError {
 
 export class SiweNonces {
   readonly #db: WebDatabase;
+  readonly #chainId: number;
 
-  constructor(db: WebDatabase) {
+  constructor(db: WebDatabase, chainId: number) {
     this.#db = db;
+    this.#chainId = chainId;
   }
 
   issue(): string {
@@ -48,13 +50,23 @@ export class SiweNonces {
         hint: `sign a message whose domain is ${domain}, with a current time window`,
       });
     }
+    if (fields.chainId !== this.#chainId) {
+      throw new SiweError(
+        `the message is for chain ${fields.chainId}; this app is on chain ${this.#chainId}`,
+        {
+          hint: `sign a message with Chain ID: ${this.#chainId}`,
+        },
+      );
+    }
+    // The signature before the nonce: a message signed by someone else must not use up the nonce.
+    const signed = await verifyMessage({ address: fields.address, message, signature }).catch(() => false);
+    if (!signed) {
+      throw new SiweError(`the signature is not ${fields.address}'s`);
+    }
     if (!this.#consume(fields.nonce)) {
       throw new SiweError('the nonce is unknown, used already or expired', {
         hint: 'get a new one from GET /api/v1/auth/siwe/nonce',
       });
-    }
-    if (!(await verifyMessage({ address: fields.address, message, signature }))) {
-      throw new SiweError(`the signature is not ${fields.address}'s`);
     }
     return fields.address;
   }

@@ -57,6 +57,8 @@ export const op = {
 export type ModuleSpec = {
   imports?: Import[];
   memory?: { min: number; max?: number };
+  /** funcref tables, exported as "table0", "table1", … */
+  tables?: { min: number; max?: number }[];
   funcs: Func[];
   data?: { offset: number; bytes: Uint8Array | string }[];
   /** The start section: a function index (imports first). */
@@ -86,6 +88,9 @@ export function assemble(spec: ModuleSpec): Uint8Array {
     if (f.export) exports.push([...text(f.export), 0x00, ...uleb(imports.length + i)]);
   });
   if (spec.memory) exports.push([...text('memory'), 0x02, 0x00]);
+  for (let i = 0; i < (spec.tables?.length ?? 0); i++) exports.push([...text(`table${i}`), 0x01, ...uleb(i)]);
+  const limits = ({ min, max }: { min: number; max?: number }) =>
+    max === undefined ? [0x00, ...uleb(min)] : [0x01, ...uleb(min), ...uleb(max)];
   const bodies = spec.funcs.map((f) => {
     const locals = (f.locals ?? []).map((type) => [1, type]);
     const body = [...vec(locals), ...f.body, ...op.end];
@@ -99,16 +104,8 @@ export function assemble(spec: ModuleSpec): Uint8Array {
     ),
     ...(imports.length ? section(2, vec(importEntries)) : []),
     ...section(3, vec(funcTypes)),
-    ...(spec.memory
-      ? section(
-          5,
-          vec([
-            spec.memory.max === undefined
-              ? [0x00, ...uleb(spec.memory.min)]
-              : [0x01, ...uleb(spec.memory.min), ...uleb(spec.memory.max)],
-          ]),
-        )
-      : []),
+    ...(spec.tables?.length ? section(4, vec(spec.tables.map((t) => [0x70, ...limits(t)]))) : []),
+    ...(spec.memory ? section(5, vec([limits(spec.memory)])) : []),
     ...section(7, vec(exports)),
     ...(spec.start === undefined ? [] : section(8, uleb(spec.start))),
     ...section(10, vec(bodies)),

@@ -7,8 +7,9 @@ import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionJob, ExecutionStatus } from '../../src/executors/executor.js';
+import { limitTables, TABLE_ENTRIES_LIMIT } from '../../src/executors/wasm/binary.js';
 import { activeWasmWorkers, WasmExecutor } from '../../src/executors/wasm/wasm-executor.js';
-import { iovec, type ModuleSpec, op, start, wasi } from './wasm-assembler.js';
+import { assemble, iovec, type ModuleSpec, op, start, wasi } from './wasm-assembler.js';
 import { type Workspace, workspace, writeOut } from './wasm-jobs.js';
 
 const executor = new WasmExecutor();
@@ -192,6 +193,35 @@ describe('hostile modules', () => {
     );
     expect(existsSync(job.bundleDir)).toBe(false);
     expect((await executor.run(await ws.moduleJob(ordinary))).status).toBe('succeeded');
+  });
+});
+
+describe("tables, which live on the job thread's heap", () => {
+  it('refuses a table bomb before anything runs, then keeps serving', async () => {
+    // Found while fuzzing: (table 10000000 funcref) ran the job thread out of heap, which aborts the
+    // whole process, not just the thread.
+    const bomb = main([], { tables: [{ min: 10_000_000 }] });
+    const result = await executor.run(await ws.moduleJob(bomb));
+    expect(result.status).toBe('out-of-memory');
+    expect(result.exitCode).toBe(137);
+    expect(result.message).toMatch(/tables need 10000000 entries at start, more than the limit of 1000000/);
+    const many = main([], { tables: Array.from({ length: 4 }, () => ({ min: 300_000 })) });
+    expect((await executor.run(await ws.moduleJob(many))).message).toMatch(/tables need 1200000 entries/);
+    expect((await executor.run(await ws.moduleJob(ordinary))).status).toBe('succeeded');
+  });
+
+  it('caps what the tables may grow to, together, at the limit', async () => {
+    const capped = limitTables(assemble(main([], { tables: [{ min: 10 }, { min: 0, max: 5 }, { min: 0 }] })));
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(capped)));
+    const [grows, small, other] = ['table0', 'table1', 'table2'].map(
+      (name) => instance.exports[name] as WebAssembly.Table,
+    ) as [WebAssembly.Table, WebAssembly.Table, WebAssembly.Table];
+    const share = Math.floor((TABLE_ENTRIES_LIMIT - 10) / 3);
+    expect(() => small.grow(6)).toThrow(RangeError); // a smaller maximum is kept
+    expect(() => grows.grow(share + 1)).toThrow(RangeError);
+    grows.grow(share);
+    other.grow(share);
+    expect(grows.length + other.length).toBeLessThanOrEqual(TABLE_ENTRIES_LIMIT);
   });
 });
 

@@ -13,11 +13,16 @@ import { publicClientFor, walletClientFor } from '../../src/chain/clients.js';
 import { deployContracts } from '../../src/chain/deploy.js';
 import { devAccount } from '../../src/chain/dev-accounts.js';
 import type { Network } from '../../src/protocol/eip712.js';
+import { SolverClient } from '../../src/protocol/solver-client.js';
+import type { SolverEvent } from '../../src/protocol/wire.js';
 import { Solver, type SolverLimits } from '../../src/solver/solver.js';
 import type { SqliteStore } from '../../src/solver/sqlite-store.js';
+import { accounts, jobOffer, resourceOffer, signJobOffer, signResourceOffer } from '../protocol/fixtures.js';
 
 /** The tables that hold what the solver knows (the chain cursor and the write journal move on their own). */
 const KEPT_TABLES = ['job_offers', 'resource_offers', 'deals', 'uploads', 'events', 'event_seqs'];
+
+export type ProposedDeal = Extract<SolverEvent, { type: 'deal:proposed' }>;
 
 export type SolverFixture = {
   anvil: Anvil;
@@ -26,6 +31,8 @@ export type SolverFixture = {
   dataDir: string;
   /** Every row of the store's tables and every block file, as one comparable string. */
   snapshot(): Promise<string>;
+  /** Posts matching offers of the dev job creator and provider (this nonce) and waits for their deal. */
+  proposeDeal(nonce: bigint): Promise<ProposedDeal>;
   stop(): Promise<void>;
 };
 
@@ -68,6 +75,26 @@ export async function startSolverFixture(limits: Partial<SolverLimits> = {}): Pr
         tables: KEPT_TABLES.map((table) => reader.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all()),
         blocks: await blockFiles(join(dataDir, 'blocks')),
       });
+    },
+    proposeDeal: async (nonce) => {
+      const rp = new SolverClient(solver.url, accounts.resourceProvider);
+      const events: SolverEvent[] = [];
+      const subscription = await rp.subscribe((event) => events.push(event));
+      const network = { chainId: anvil.chainId, deals: contracts.deals };
+      try {
+        await rp.postResourceOffer(await signResourceOffer(resourceOffer({ nonce }), network));
+        const jc = new SolverClient(solver.url, accounts.jobCreator);
+        const { id } = await jc.postJobOffer(await signJobOffer(jobOffer({ nonce }), network));
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const found = events.find((e) => e.type === 'deal:proposed' && e.deal.jobOffer === id);
+          if (found) return found as ProposedDeal;
+          if (Date.now() > deadline) throw new Error('no deal proposed in 30 s');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } finally {
+        subscription.close();
+      }
     },
     stop: async () => {
       reader.close();

@@ -1,8 +1,8 @@
 /**
  * The WebAssembly binary format, as much as the executor rewrites: a reader and LEB128 numbers (shared
- * with metering.ts), and the memory cap: the memory section's maximum is rewritten to at most the job's
- * limit before compiling, so `memory.grow` past the limit fails inside the module (returns -1) exactly
- * where it would on any other machine.
+ * with metering.ts), and the memory and table caps: the memory section's maximum is rewritten to at most
+ * the job's limit before compiling, so `memory.grow` past the limit fails inside the module (returns -1)
+ * exactly where it would on any other machine; the tables' maxima likewise (see limitTables).
  */
 import { LilypadError } from '../../protocol/errors.js';
 
@@ -184,14 +184,87 @@ export function limitMemory(
       memories.push({ initialPages: initial, maxPages: max });
     }
     if (section.offset !== end) throw invalid('memory section has trailing bytes');
-    const rewritten = new Uint8Array(
-      bytes.length - (end - start) + 1 + uleb(content.length).length + content.length,
-    );
-    rewritten.set(bytes.subarray(0, start), 0);
-    let at = start;
-    for (const b of [MEMORY_SECTION, ...uleb(content.length), ...content]) rewritten[at++] = b;
-    rewritten.set(bytes.subarray(end), at);
-    return { bytes: rewritten, memories };
+    return { bytes: replaceSection(bytes, start, end, MEMORY_SECTION, content), memories };
   }
   return { bytes, memories: [] };
+}
+
+/** The module's tables already hold more entries at start than the limit. */
+export class TableLimitError extends LilypadError {
+  override name = 'TableLimitError';
+  constructor(
+    readonly initialEntries: bigint,
+    readonly limitEntries: number,
+  ) {
+    super(
+      `the module's tables need ${initialEntries} entries at start, more than the limit of ${limitEntries}`,
+    );
+  }
+}
+
+/**
+ * The most entries a module's tables may hold, together: 8 MB of the job thread's heap. Tables live on
+ * that heap, and a thread that runs out of it takes the whole process down, so they are capped like
+ * memory: a module whose tables start above the limit is refused, and each table's maximum is lowered
+ * to its share of what is left (so `table.grow` past it returns -1, the same on every machine).
+ */
+export const TABLE_ENTRIES_LIMIT = 1_000_000;
+const TABLE_SECTION = 4;
+const REFERENCE_TYPES = new Set([0x70, 0x6f]); // funcref, externref
+
+/** Returns the module bytes with the tables' maxima capped as above; throws TableLimitError. */
+export function limitTables(bytes: Uint8Array, limitEntries = TABLE_ENTRIES_LIMIT): Uint8Array {
+  const reader = new Reader(bytes, 8);
+  while (reader.offset < bytes.length) {
+    const start = reader.offset;
+    const id = reader.byte();
+    const size = Number(reader.leb());
+    const contentStart = reader.offset;
+    const end = contentStart + size;
+    if (end > bytes.length) throw invalid('section runs past the end');
+    if (id !== TABLE_SECTION) {
+      reader.offset = end;
+      continue;
+    }
+    const section = new Reader(bytes.subarray(0, end), contentStart);
+    const count = section.u32();
+    const tables: { type: number; initial: bigint; max: bigint | undefined }[] = [];
+    for (let i = 0; i < count; i++) {
+      const type = section.byte();
+      if (!REFERENCE_TYPES.has(type))
+        throw invalid(`unsupported table type 0x${type.toString(16)} (only funcref and externref)`);
+      const flags = section.byte();
+      if (flags & ~HAS_MAX) throw invalid(`unsupported table flags 0x${flags.toString(16)}`);
+      const initial = section.leb();
+      tables.push({ type, initial, max: flags & HAS_MAX ? section.leb() : undefined });
+    }
+    if (section.offset !== end) throw invalid('table section has trailing bytes');
+    const initialTotal = tables.reduce((sum, table) => sum + table.initial, 0n);
+    if (initialTotal > BigInt(limitEntries)) throw new TableLimitError(initialTotal, limitEntries);
+    const share = count === 0 ? 0n : (BigInt(limitEntries) - initialTotal) / BigInt(count);
+    const content: number[] = uleb(count);
+    for (const { type, initial, max } of tables) {
+      const capped = max === undefined || max > initial + share ? initial + share : max;
+      content.push(type, HAS_MAX, ...uleb(initial), ...uleb(capped));
+    }
+    return replaceSection(bytes, start, end, TABLE_SECTION, content);
+  }
+  return bytes;
+}
+
+/** `bytes` with the section at [start, end) replaced by section `id` holding `content`. */
+function replaceSection(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  id: number,
+  content: number[],
+): Uint8Array {
+  const header = [id, ...uleb(content.length)];
+  const rewritten = new Uint8Array(bytes.length - (end - start) + header.length + content.length);
+  rewritten.set(bytes.subarray(0, start), 0);
+  rewritten.set(header, start);
+  rewritten.set(content, start + header.length);
+  rewritten.set(bytes.subarray(end), start + header.length + content.length);
+  return rewritten;
 }

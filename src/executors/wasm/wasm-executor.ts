@@ -20,7 +20,7 @@ import type { EntryArgument, WasmModuleManifest } from '../../modules/manifest.j
 import { LilypadError } from '../../protocol/errors.js';
 import type { ExecutionJob, ExecutionResult, Executor, RunOptions } from '../executor.js';
 import { type ExecutionTrace, startSampling, TRACE_SAMPLE_PERIOD_MS, writeTrace } from '../trace.js';
-import { limitMemory, MemoryLimitError, WASM_PAGE_BYTES } from './binary.js';
+import { limitMemory, limitTables, MemoryLimitError, TableLimitError, WASM_PAGE_BYTES } from './binary.js';
 import { meterModule, UNLIMITED_INSTRUCTIONS } from './metering.js';
 import { WASI_FUNCTIONS } from './wasi.js';
 import type { Preopen } from './wasi-files.js';
@@ -99,7 +99,8 @@ async function prepare(path: string, limitPages: number, name: string, metered: 
     entry = (async () => {
       const source = bytes ?? (await readFile(path));
       const limited = limitMemory(source, limitPages);
-      const runnable = metered ? meterModule(limited.bytes).bytes : limited.bytes;
+      const capped = limitTables(limited.bytes);
+      const runnable = metered ? meterModule(capped).bytes : capped;
       let module: WasmModule;
       try {
         module = await WebAssembly.compile(runnable);
@@ -227,7 +228,7 @@ export class WasmExecutor implements Executor {
     try {
       prepared = await prepare(wasmPath, limitPages, manifest.name, this.#metering);
     } catch (error) {
-      if (!(error instanceof MemoryLimitError)) throw error;
+      if (!(error instanceof MemoryLimitError || error instanceof TableLimitError)) throw error;
       // Deterministic: the module cannot start within its limit anywhere.
       refused = { status: 'out-of-memory', exitCode: 137, memoryPeakBytes: 0, message: error.message };
     }

@@ -32,13 +32,21 @@ const sinceSchema = z.coerce.number().int().min(0, 'must be the last event seq y
 async function readMultipart(request: FastifyRequest): Promise<{ body: unknown; files: UploadedFile[] }> {
   const fields: Record<string, string> = {};
   const files: UploadedFile[] = [];
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      const file = part as MultipartFile;
-      files.push({ input: file.fieldname, filename: file.filename, bytes: await file.toBuffer() });
-    } else {
-      fields[part.fieldname] = String(part.value);
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        const file = part as MultipartFile;
+        files.push({ input: file.fieldname, filename: file.filename, bytes: await file.toBuffer() });
+      } else {
+        fields[part.fieldname] = String(part.value);
+      }
     }
+  } catch (error) {
+    // The limits' own errors carry their 4xx; a body that is not multipart at all is the sender's too.
+    if ((error as { statusCode?: number }).statusCode) throw error;
+    throw new LilypadError(`the body is not valid multipart/form-data: ${(error as Error).message}`, {
+      hint: 'send a multipart body with the boundary named in the content-type, or send JSON',
+    });
   }
   let inputs: unknown = {};
   if (fields.inputs !== undefined) {
