@@ -166,7 +166,8 @@ async function waitUntilReady(
 }
 
 /** A port that was free a moment ago. */
-function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 at the time of asking. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
