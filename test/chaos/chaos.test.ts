@@ -11,7 +11,8 @@
  * service crashed by itself.
  *
  * LILYPAD_CHAOS_SEED (printed: run it again with the same one), LILYPAD_CHAOS_JOBS (the least number of jobs,
- * default 8) and LILYPAD_CHAOS_FAULTS (default 9: each kind once) choose the run.
+ * default 8) and LILYPAD_CHAOS_FAULTS (default 9: each kind once) choose the run; LILYPAD_CHAOS_KEEP=1 keeps the
+ * services' logs of a run that passed (those of a run that failed are always kept).
  */
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,7 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await net?.stop();
   // The services' logs stay for a run that failed.
-  if (dir && passed) await rm(dir, { recursive: true, force: true });
+  if (dir && passed && !process.env.LILYPAD_CHAOS_KEEP) await rm(dir, { recursive: true, force: true });
   else if (dir) console.log(`chaos: the services' logs are in ${join(dir, 'logs')}`);
 });
 
@@ -178,7 +179,9 @@ it('loses no deal, no result and no money to killed services, a stalled chain, a
     for (let i = 0; i < faultCount; i++) {
       await sleep(moments.uniform(1_500, 6_000));
       const fault = i < order.length ? (order[i] as Fault) : (FAULTS[random.int(FAULTS.length)] as Fault);
+      const at = Date.now();
       const done = await inject(fault, moments, test);
+      console.log(`chaos: ${new Date(at).toISOString()} ${fault}${done ? '' : ' (not injected)'}`);
       if (done) injected.set(fault, (injected.get(fault) ?? 0) + 1);
       else notInjected.push(fault);
       await restartCrashed();
