@@ -165,7 +165,7 @@ async function waitUntilReady(
   throw new LilypadError(`anvil did not answer on ${rpcUrl} within 15 s`);
 }
 
-/** A port that was free a moment ago. */
+/** A port free on 127.0.0.1 at the time of asking. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

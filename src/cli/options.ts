@@ -36,10 +36,15 @@ export function parsePositiveOption(value: string): number {
   return n;
 }
 
-/** Resolves on Ctrl-C or SIGTERM: how a foreground service waits for its end. */
+/**
+ * Resolves on Ctrl-C or SIGTERM: how a foreground service waits for its end. It keeps the process alive until
+ * then: a service's own timers do not (they are unref'd, so that a library user is never kept waiting), and a
+ * provider whose only socket to the solver has just dropped would otherwise exit in the middle of its work.
+ */
 export function untilStopped(): Promise<void> {
-  return new Promise((resolve) => {
+  const keepAlive = setInterval(() => {}, 2 ** 30);
+  return new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
-  });
+  }).finally(() => clearInterval(keepAlive));
 }

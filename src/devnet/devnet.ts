@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type Address, parseEther } from 'viem';
 import { Bridge } from '../bridge/bridge.js';
-import { startAnvil } from '../chain/anvil.js';
+import { type Anvil, startAnvil } from '../chain/anvil.js';
 import { publicClientFor, walletClientFor } from '../chain/clients.js';
 import { Role } from '../chain/deals.js';
 import { deployContracts, deployJobs, fundDevNetwork } from '../chain/deploy.js';
@@ -55,20 +55,23 @@ export const DEVNET_BRIDGE_ROLE: DevRole = 'user6';
 /** The dev mediator's stake: a hundred default mediation fees, far more than any devnet deal asks for. */
 export const DEVNET_MEDIATOR_STAKE = defaults.mediationFee * 100n;
 
-export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
-  const { dataDir, logger } = options;
-  const stops: (() => Promise<void>)[] = [];
-  const stop = async () => {
-    for (const stopOne of stops.reverse()) await stopOne().catch(() => {});
-  };
+export type DevChain = {
+  anvil: Anvil;
+  /** The chain and its contracts (the jobs contract included), the dev accounts funded. */
+  chain: Omit<NetworkConfig, 'solver' | 'solverUrl'> & { jobs: Address };
+};
+
+/**
+ * The devnet's chain without its services: anvil with the contracts deployed (the jobs contract settled by the
+ * bridge's dev account) and every dev account funded. For tests that run the services as processes of their own.
+ */
+export async function startDevChain(): Promise<DevChain> {
+  const anvil = await startAnvil();
   try {
-    const anvil = await startAnvil();
-    stops.push(() => anvil.stop());
     const deployer = account('deployer');
-    const contracts = await deployContracts(
-      walletClientFor(anvil.rpcUrl, anvil.chainId, deployer.privateKey),
-      publicClientFor(anvil.rpcUrl, anvil.chainId),
-    );
+    const wallet = walletClientFor(anvil.rpcUrl, anvil.chainId, deployer.privateKey);
+    const publicClient = publicClientFor(anvil.rpcUrl, anvil.chainId);
+    const contracts = await deployContracts(wallet, publicClient);
     await fundDevNetwork({
       rpcUrl: anvil.rpcUrl,
       chainId: anvil.chainId,
@@ -76,7 +79,27 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       accounts: devAccounts.filter((a) => a.role !== 'deployer'),
       amountLP: parseEther('1000'),
     });
-    const chain = { chainId: anvil.chainId, rpcUrl: anvil.rpcUrl, ...contracts };
+    const jobs = await deployJobs(wallet, publicClient, {
+      deals: contracts.deals,
+      bridge: account(DEVNET_BRIDGE_ROLE).address,
+    });
+    return { anvil, chain: { chainId: anvil.chainId, rpcUrl: anvil.rpcUrl, ...contracts, jobs } };
+  } catch (error) {
+    await anvil.stop();
+    throw error;
+  }
+}
+
+export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
+  const { dataDir, logger } = options;
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const stopOne of stops.reverse()) await stopOne().catch(() => {});
+  };
+  try {
+    const { anvil, chain } = await startDevChain();
+    stops.push(() => anvil.stop());
+    const deployer = account('deployer');
     const wallet = (role: DevRole) => walletClientFor(anvil.rpcUrl, anvil.chainId, account(role).privateKey);
     const mediators = [account('mediator').address];
     const solver = new Solver({
@@ -117,15 +140,11 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
 
     // Jobs asked for by contracts: the jobs contract, settled by the bridge's dev account.
     const bridgeAccount = account(DEVNET_BRIDGE_ROLE);
-    network.jobs = await deployJobs(wallet('deployer'), publicClientFor(anvil.rpcUrl, anvil.chainId), {
-      deals: contracts.deals,
-      bridge: bridgeAccount.address,
-    });
     let bridge: Bridge | undefined;
     if (options.bridge !== false) {
       const started = new Bridge({
         network,
-        jobs: network.jobs,
+        jobs: chain.jobs,
         privateKey: bridgeAccount.privateKey,
         dataDir: join(dataDir, 'bridge'),
         logger: logger.child({ service: 'bridge' }),

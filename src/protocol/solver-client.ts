@@ -5,7 +5,7 @@
  * Every call is idempotent on the solver's side (an offer's id is its hash, a deal signature or an
  * upload can be sent twice), so a call that cannot reach the solver, or is told to slow down (429, with
  * Retry-After), is retried with backoff for up to `retryForMs`: a solver that restarts is waited for.
- * Events arrive over a signed WebSocket that reconnects by itself, with backoff; each event carries the
+ * Events arrive over a signed WebSocket that connects (and reconnects) by itself, with backoff; each event carries the
  * party's event number `seq`, and a reconnection asks for everything after the last one seen, so
  * nothing is missed (a party connecting for the first time gets the current state of its deals).
  */
@@ -59,6 +59,10 @@ export type SolverClientOptions = {
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The solver is unreachable (status 0), unavailable (502, 503) or busy (429): worth another try. */
+const isRetryable = (error: unknown): error is SolverRequestError =>
+  error instanceof SolverRequestError && [0, 429, 502, 503].includes(error.status);
 
 export class SolverClient {
   readonly url: string;
@@ -217,7 +221,17 @@ export class SolverClient {
       socket?.close();
     };
     options.signal?.addEventListener('abort', close, { once: true });
-    await connect();
+    // The first connection is waited for as a call is: a solver that is restarting comes back.
+    const deadline = Date.now() + this.#retryForMs;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        await connect();
+        break;
+      } catch (error) {
+        if (!isRetryable(error) || closed || Date.now() + delay > deadline) throw error;
+        await sleep(delay);
+      }
+    }
     return { close };
   }
 
@@ -234,7 +248,7 @@ export class SolverClient {
       try {
         return await this.#requestOnce<T>(method, path, body, options);
       } catch (error) {
-        if (!(error instanceof SolverRequestError) || ![0, 429, 502, 503].includes(error.status)) throw error;
+        if (!isRetryable(error)) throw error;
         const wait = error.retryAfterMs ?? delay;
         if (Date.now() + wait > deadline) throw error;
         await sleep(wait);

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Hex } from 'viem';
 import type { ResourceOffer } from '../protocol/eip712.js';
 import type { SolverClient } from '../protocol/solver-client.js';
-import { toWire } from '../protocol/wire.js';
+import { resourceOfferSchema, toWire } from '../protocol/wire.js';
 import type { ResourceProviderPricing } from './pricing.js';
 import type { ProviderStore } from './state-store.js';
 
@@ -30,8 +30,14 @@ export type OfferKeeperOptions = {
   idOf: (offer: ResourceOffer) => Hex;
 };
 
+/**
+ * An offer's terms in one canonical form (the wire schema's field order, checksummed addresses): an offer read
+ * back from the store and the terms built from the flags (whose spec may list its fields in another order)
+ * compare equal when they say the same.
+ */
 const termsKey = (offer: OfferTerms | ResourceOffer) => {
-  const { nonce: _n, expiry: _e, ...terms } = offer as ResourceOffer;
+  const canonical = resourceOfferSchema.parse(toWire({ ...offer, nonce: 0n, expiry: 0n }));
+  const { nonce: _n, expiry: _e, ...terms } = canonical;
   return JSON.stringify(toWire(terms));
 };
 
@@ -66,7 +72,8 @@ export class OfferKeeper {
         this.#open.set(id, { offer, group });
         continue;
       }
-      if (view?.status === 'open') await solver.cancelResourceOffer(id).catch(() => {});
+      // A busy offer is withdrawn too: else it would come back to the market after its deal, unknown to us.
+      if (alive) await solver.cancelResourceOffer(id).catch(() => {});
       store.removeOffer(id);
     }
     await this.maintain();

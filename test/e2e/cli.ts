@@ -1,5 +1,6 @@
 /** Runs the real `lilypad` command (bin/lilypad.js → dist/) in a child process. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const lilypadBin = fileURLToPath(new URL('../../bin/lilypad.js', import.meta.url));
@@ -41,18 +42,26 @@ export function runCli(
 /**
  * Starts a long-running `lilypad` command; resolves when `ready` matches its stdout, and fails with what
  * it printed if it exits or is not ready in time (rather than leaving the test to a silent hook timeout).
+ * With `logFile`, everything it prints for its whole life is appended there too.
  */
 export function startCli(
   args: string[],
   env: Record<string, string>,
   ready: RegExp,
   timeoutMs = 45_000,
+  logFile?: string,
 ): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [lilypadBin, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (logFile) {
+      const log = createWriteStream(logFile, { flags: 'a' });
+      child.stdout?.pipe(log, { end: false });
+      child.stderr?.pipe(log, { end: false });
+      child.once('close', () => log.end());
+    }
     // A service whose test failed before it could stop it must not outlive the test run.
     const killOnExit = () => child.kill('SIGKILL');
     process.once('exit', killOnExit);

@@ -6,7 +6,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +14,7 @@ import { pino } from 'pino';
 import { type Address, type Hex, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Anvil, startAnvil } from '../../src/chain/anvil.js';
+import { type Anvil, freePort, startAnvil } from '../../src/chain/anvil.js';
 import { publicClientFor, walletClientFor } from '../../src/chain/clients.js';
 import { dealStatus } from '../../src/chain/deals.js';
 import { deployContracts, fundDevNetwork } from '../../src/chain/deploy.js';
@@ -40,17 +39,6 @@ let dataDir: string;
 let network: NetworkConfig;
 let env: Record<string, string>;
 let solverProcess: ChildProcess | undefined;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function startSolver(): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
