@@ -8,9 +8,9 @@
  *   runs them, until every job has its deal and every write is committed. Not included: HTTP, zod
  *   parsing, the offers' ids and signature checks (offers are made beforehand with a placeholder
  *   signature: those per-request costs are what `solver_offer_p99_ms` measures). Also reported: the
- *   same matching on the in-memory OfferBook alone (`solver_match_100k_index_ms`), the CPU time of the
- *   whole run, checkpointer thread included (`solver_match_100k_cpu_ms`: steadier than wall time on a
- *   shared machine), and one pass of the reference `matchJob` (every pair) over 1,000 jobs, scaled
+ *   same matching on the in-memory OfferBook alone (`solver_match_100k_index_ms`), the process's CPU
+ *   time over the same span as `solver_match_100k_ms`, checkpointer thread included
+ *   (`solver_match_100k_cpu_ms`: steadier than wall time on a shared machine), and one pass of the reference `matchJob` (every pair) over 1,000 jobs, scaled
  *   (`solver_match_100k_pairwise_estimate_ms`).
  * - `solver_offer_p99_ms`: a real solver (on anvil) with 100,000 resource offers open; 400 signed job and
  *   resource offers posted one after the other over HTTP; the 99th percentile of their latency.
