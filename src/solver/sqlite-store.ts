@@ -3,13 +3,8 @@
  * the solver acknowledges anything, so a killed solver loses nothing it answered for (a power cut can
  * lose the last commits: `synchronous = NORMAL`). Checkpoints, which fsync, run on a worker thread
  * (checkpointer.ts). Statements are prepared once; rows hold offers and deals as their wire JSON, read
- * back without re-validating (this process wrote them).
- *
- * The writes of the market (offers, deals, events) are journaled: a transaction appends them to the
- * `journal` table as one row, and they are applied to the tables behind it in bulk, shortly after
- * (on a timer), before any read, and when the store is opened (so a killed solver's last commits are
- * applied on restart). A match then costs one row among a thousand instead of five rows and their
- * indexes, and the tables still answer every query. Reads see everything written before them.
+ * back without re-validating (this process wrote them). Writes go straight to the tables, in the
+ * caller's transaction (the solver commits many operations at once), so every read sees them.
  */
 import Database from 'better-sqlite3';
 import type { Address, Hex } from 'viem';
@@ -63,7 +58,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE TABLE IF NOT EXISTS event_seqs (address TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, entries TEXT NOT NULL);
 `;
 
 const INDEXES = `
@@ -167,19 +161,14 @@ const toJson = (value: object) => JSON.stringify(wireCopy(value, 2));
 const MODULE_PIN_SELECT = `SELECT cid, publisher, bytes, published_at AS publishedAt, last_used_at AS lastUsedAt
   FROM module_pins`;
 
-/** A journaled write, as the values of the statement that applies it. */
-type Entry =
-  | ['job', Hex, string, JobOfferStatus, Hex | null, string | null, number]
-  | ['resource', Hex, string, ResourceOfferStatus, Hex | null, number]
-  | ['deal', ...unknown[]]
-  | ['event', string, number, string, number]
-  | ['update', 'job_offers' | 'resource_offers' | 'deals', Hex, Record<string, unknown>];
-
-/** How long journaled writes wait before they are applied to the tables (unless something reads). */
-const APPLY_DELAY_MS = 100;
 const fromJson = <T>(text: string): T =>
   JSON.parse(text, (key, v) => (bigintFields.has(key) && typeof v === 'string' ? BigInt(v) : v)) as T;
 
+const JOB_OFFER_INSERT =
+  'INSERT OR IGNORE INTO job_offers (id, body, status, deal_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)';
+const RESOURCE_OFFER_INSERT =
+  'INSERT OR IGNORE INTO resource_offers (id, body, status, deal_id, created_at) VALUES (?, ?, ?, ?, ?)';
+const EVENT_INSERT = 'INSERT INTO events (address, seq, body, created_at) VALUES (?, ?, ?, ?)';
 const DEAL_UPSERT = `INSERT INTO deals (id, body, job_offer_id, resource_offer_id, job_creator, resource_provider, status,
     chain_state, signature_jc, signature_rp, agree_tx, result_cid, instruction_count, cost, reason, proposed_at, updated_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -192,15 +181,11 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #checkpointer: Checkpointer;
-  /** Journaled writes not yet applied to the tables; the first `#committed` are in journal rows. */
-  #pending: Entry[] = [];
-  #committed = 0;
-  /** Ids of the offers among the pending writes, so that a duplicate is refused without applying. */
-  readonly #pendingJobIds = new Set<string>();
-  readonly #pendingResourceIds = new Set<string>();
-  /** Whether the journal was applied inside the current transaction (a rollback then reloads it). */
-  #appliedInTransaction = false;
-  #applyTimer: NodeJS.Timeout | undefined;
+  readonly #insertJobOffer: Database.Statement;
+  readonly #insertResourceOffer: Database.Statement;
+  readonly #upsertDeal: Database.Statement;
+  readonly #insertEvent: Database.Statement;
+  readonly #inTransaction: (work: () => unknown) => unknown;
 
   constructor(path: string) {
     this.#db = new Database(path);
@@ -215,9 +200,12 @@ export class SqliteStore implements Store {
       this.#db.exec('ALTER TABLE deals ADD COLUMN collected INTEGER NOT NULL DEFAULT 0');
     }
     this.#db.exec(INDEXES);
-    // What a killed process committed to the journal but had not applied yet.
-    this.#reloadJournal();
-    this.applyJournal();
+    this.#insertJobOffer = this.#db.prepare(JOB_OFFER_INSERT);
+    this.#insertResourceOffer = this.#db.prepare(RESOURCE_OFFER_INSERT);
+    this.#upsertDeal = this.#db.prepare(DEAL_UPSERT);
+    this.#insertEvent = this.#db.prepare(EVENT_INSERT);
+    this.#inTransaction = this.#db.transaction((work: () => unknown) => work());
+    applyOldJournal(this.#db);
   }
 
   #sql(sql: string): Database.Statement {
@@ -232,37 +220,28 @@ export class SqliteStore implements Store {
   // ---- job offers ---------------------------------------------------------------------------------
 
   addJobOffer(offer: StoredJobOffer): boolean {
-    if (this.#pendingJobIds.has(offer.id) || this.#sql('SELECT 1 FROM job_offers WHERE id = ?').get(offer.id))
-      return false;
-    this.#journal([
-      'job',
-      offer.id,
-      toJson(offer.signed),
-      offer.status,
-      offer.dealId,
-      offer.reason,
-      offer.createdAt,
-    ]);
-    return true;
+    return (
+      this.#insertJobOffer.run(
+        offer.id,
+        toJson(offer.signed),
+        offer.status,
+        offer.dealId,
+        offer.reason,
+        offer.createdAt,
+      ).changes === 1
+    );
   }
 
   getJobOffer(id: Hex): StoredJobOffer | undefined {
-    this.applyJournal();
     const row = this.#sql('SELECT * FROM job_offers WHERE id = ?').get(id) as JobOfferRow | undefined;
     return row && jobOfferFromRow(row);
   }
 
   updateJobOffer(id: Hex, patch: Partial<Pick<StoredJobOffer, 'status' | 'dealId' | 'reason'>>): void {
-    this.#journal([
-      'update',
-      'job_offers',
-      id,
-      { status: patch.status, deal_id: patch.dealId, reason: patch.reason },
-    ]);
+    this.#update('job_offers', id, { status: patch.status, deal_id: patch.dealId, reason: patch.reason });
   }
 
   jobOffersWithStatus(status: JobOfferStatus): StoredJobOffer[] {
-    this.applyJournal();
     const rows = this.#sql(
       status === 'queued'
         ? "SELECT * FROM job_offers WHERE status = 'queued' ORDER BY created_at, id"
@@ -274,17 +253,18 @@ export class SqliteStore implements Store {
   // ---- resource offers ----------------------------------------------------------------------------
 
   addResourceOffer(offer: StoredResourceOffer): boolean {
-    if (
-      this.#pendingResourceIds.has(offer.id) ||
-      this.#sql('SELECT 1 FROM resource_offers WHERE id = ?').get(offer.id)
-    )
-      return false;
-    this.#journal(['resource', offer.id, toJson(offer.signed), offer.status, offer.dealId, offer.createdAt]);
-    return true;
+    return (
+      this.#insertResourceOffer.run(
+        offer.id,
+        toJson(offer.signed),
+        offer.status,
+        offer.dealId,
+        offer.createdAt,
+      ).changes === 1
+    );
   }
 
   getResourceOffer(id: Hex): StoredResourceOffer | undefined {
-    this.applyJournal();
     const row = this.#sql('SELECT * FROM resource_offers WHERE id = ?').get(id) as
       | ResourceOfferRow
       | undefined;
@@ -292,11 +272,10 @@ export class SqliteStore implements Store {
   }
 
   updateResourceOffer(id: Hex, patch: Partial<Pick<StoredResourceOffer, 'status' | 'dealId'>>): void {
-    this.#journal(['update', 'resource_offers', id, { status: patch.status, deal_id: patch.dealId }]);
+    this.#update('resource_offers', id, { status: patch.status, deal_id: patch.dealId });
   }
 
   resourceOffersWithStatus(status: ResourceOfferStatus): StoredResourceOffer[] {
-    this.applyJournal();
     const rows = this.#sql(
       status === 'open'
         ? "SELECT * FROM resource_offers WHERE status = 'open' ORDER BY created_at, id"
@@ -306,7 +285,6 @@ export class SqliteStore implements Store {
   }
 
   onlineResourceOffers(page: { after?: Hex; limit: number }): StoredResourceOffer[] {
-    this.applyJournal();
     const rows = (
       page.after
         ? this.#sql(
@@ -322,7 +300,6 @@ export class SqliteStore implements Store {
   }
 
   onlineResourceOfferCounts(): { offers: number; providers: number } {
-    this.applyJournal();
     return this.#sql(
       `SELECT COUNT(*) AS offers, COUNT(DISTINCT lower(json_extract(body, '$.offer.resourceProvider'))) AS providers
        FROM resource_offers WHERE ${ONLINE}`,
@@ -332,8 +309,7 @@ export class SqliteStore implements Store {
   // ---- deals --------------------------------------------------------------------------------------
 
   addDeal(deal: StoredDeal): void {
-    this.#journal([
-      'deal',
+    this.#upsertDeal.run(
       deal.id,
       toJson(deal.deal),
       deal.jobOfferId,
@@ -351,11 +327,10 @@ export class SqliteStore implements Store {
       deal.reason,
       deal.proposedAt,
       deal.updatedAt,
-    ]);
+    );
   }
 
   getDeal(id: Hex): StoredDeal | undefined {
-    this.applyJournal();
     const row = this.#sql('SELECT * FROM deals WHERE id = ?').get(id) as DealRow | undefined;
     return row && dealFromRow(row);
   }
@@ -367,11 +342,10 @@ export class SqliteStore implements Store {
       if (!column) throw new Error(`deals has no column for ${key}`);
       values[column] = typeof value === 'bigint' ? value.toString() : value;
     }
-    this.#journal(['update', 'deals', id, values]);
+    this.#update('deals', id, values);
   }
 
   activeDeals(party?: Address): StoredDeal[] {
-    this.applyJournal();
     const rows = (
       party
         ? this.#sql(
@@ -383,7 +357,6 @@ export class SqliteStore implements Store {
   }
 
   finishedDealsToCollect(before: number): StoredDeal[] {
-    this.applyJournal();
     const rows = this.#sql(
       `SELECT * FROM deals WHERE NOT ${ACTIVE} AND collected = 0 AND updated_at < ? ORDER BY updated_at, id`,
     ).all(before) as DealRow[];
@@ -391,7 +364,6 @@ export class SqliteStore implements Store {
   }
 
   dealsToKeep(since: number): StoredDeal[] {
-    this.applyJournal();
     const rows = this.#sql(
       `SELECT * FROM deals WHERE ${ACTIVE}
        UNION ALL SELECT * FROM deals WHERE NOT ${ACTIVE} AND collected = 0 AND updated_at >= ?`,
@@ -400,7 +372,6 @@ export class SqliteStore implements Store {
   }
 
   dealsByMinute(since: number): DealsInMinute[] {
-    this.applyJournal();
     return this.#sql(
       `SELECT (proposed_at / 60000) * 60000 AS minute, COUNT(*) AS deals,
          SUM(CASE WHEN status = 'settled' THEN 1 ELSE 0 END) AS settled
@@ -409,25 +380,22 @@ export class SqliteStore implements Store {
   }
 
   markCollected(dealId: Hex): void {
-    this.applyJournal();
     this.#sql('UPDATE deals SET collected = 1 WHERE id = ?').run(dealId);
   }
 
   // ---- events -------------------------------------------------------------------------------------
 
   appendEvent(event: StoredEvent): void {
-    this.#journal(['event', event.address.toLowerCase(), event.seq, event.body, event.createdAt]);
+    this.#insertEvent.run(event.address.toLowerCase(), event.seq, event.body, event.createdAt);
   }
 
   eventsAfter(address: Address, after: number, limit: number): StoredEvent[] {
-    this.applyJournal();
     return this.#sql(
       'SELECT address, seq, body, created_at AS createdAt FROM events WHERE address = ? AND seq > ? ORDER BY seq LIMIT ?',
     ).all(address.toLowerCase(), after, limit) as StoredEvent[];
   }
 
   lastEventSeqs(): { address: Address; seq: number }[] {
-    this.applyJournal();
     return this.#sql(
       `SELECT address, MAX(seq) AS seq FROM (
          SELECT address, MAX(seq) AS seq FROM events GROUP BY address
@@ -437,7 +405,6 @@ export class SqliteStore implements Store {
   }
 
   pruneEvents(before: number): void {
-    this.applyJournal();
     // Events are appended in time order, so the old ones are the rows before the first recent one.
     const first = this.#sql('SELECT rowid FROM events WHERE created_at >= ? ORDER BY rowid LIMIT 1').get(
       before,
@@ -456,7 +423,6 @@ export class SqliteStore implements Store {
   // ---- directory uploads --------------------------------------------------------------------------
 
   recordUpload(upload: Upload): boolean {
-    this.applyJournal();
     return (
       this.#sql(
         'INSERT OR IGNORE INTO uploads (cid, deal_id, uploader, bytes, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -465,14 +431,12 @@ export class SqliteStore implements Store {
   }
 
   uploadsOfDeal(dealId: Hex): Upload[] {
-    this.applyJournal();
     return this.#sql(
       'SELECT cid, deal_id AS dealId, uploader, bytes FROM uploads WHERE deal_id = ? ORDER BY created_at, cid',
     ).all(dealId) as Upload[];
   }
 
   uploadedBytes(uploader: Address): number {
-    this.applyJournal();
     const row = this.#sql(
       `SELECT (SELECT COALESCE(SUM(u.bytes), 0) FROM uploads u JOIN deals d ON d.id = u.deal_id
                WHERE u.uploader = @uploader AND d.collected = 0)
@@ -533,130 +497,71 @@ export class SqliteStore implements Store {
   }
 
   setChainCursor(block: bigint): void {
-    this.applyJournal();
     this.#sql(
       "INSERT INTO meta (key, value) VALUES ('chain_cursor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     ).run(block.toString());
   }
 
-  // ---- transactions and the journal ---------------------------------------------------------------
+  // ---- transactions -------------------------------------------------------------------------------
 
   transaction<T>(work: () => T): T {
     if (this.#db.inTransaction) return work();
-    const mark = this.#pending.length;
-    this.#appliedInTransaction = false;
-    try {
-      const value = this.#db.transaction(() => {
-        const result = work();
-        if (this.#pending.length > this.#committed) {
-          this.#sql('INSERT INTO journal (entries) VALUES (?)').run(
-            JSON.stringify(this.#pending.slice(this.#committed)),
-          );
-        }
-        return result;
-      })();
-      this.#committed = this.#pending.length;
-      if (this.#pending.length > 0 && !this.#applyTimer) {
-        this.#applyTimer = setTimeout(() => {
-          this.#applyTimer = undefined;
-          if (this.#db.open) this.applyJournal();
-        }, APPLY_DELAY_MS);
-        this.#applyTimer.unref();
-      }
-      return value;
-    } catch (error) {
-      // Memory must match the journal again: what this transaction recorded is gone with it.
-      if (this.#appliedInTransaction) this.#reloadJournal();
-      else this.#forgetPendingFrom(mark);
-      throw error;
-    }
-  }
-
-  /** Applies the journaled writes to the tables (in one transaction, or in the current one). */
-  applyJournal(): void {
-    if (this.#pending.length === 0) return;
-    this.transaction(() => {
-      for (const entry of this.#pending) this.#apply(entry);
-      this.#sql('DELETE FROM journal').run();
-      this.#pending = [];
-      this.#committed = 0;
-      this.#pendingJobIds.clear();
-      this.#pendingResourceIds.clear();
-      this.#appliedInTransaction = true;
-    });
+    return this.#inTransaction(work) as T;
   }
 
   close(): void {
-    clearTimeout(this.#applyTimer);
-    this.applyJournal();
     void this.#checkpointer.stop();
     this.#db.close();
   }
 
-  /** Records a write; outside a transaction it commits at once, like any other write. */
-  #journal(entry: Entry): void {
-    if (!this.#db.inTransaction) {
-      this.transaction(() => this.#journal(entry));
-      return;
-    }
-    this.#pending.push(entry);
-    if (entry[0] === 'job') this.#pendingJobIds.add(entry[1]);
-    else if (entry[0] === 'resource') this.#pendingResourceIds.add(entry[1]);
-  }
-
-  #apply(entry: Entry): void {
-    switch (entry[0]) {
-      case 'job':
-        this.#sql(
-          'INSERT OR IGNORE INTO job_offers (id, body, status, deal_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-        ).run(...entry.slice(1));
-        return;
-      case 'resource':
-        this.#sql(
-          'INSERT OR IGNORE INTO resource_offers (id, body, status, deal_id, created_at) VALUES (?, ?, ?, ?, ?)',
-        ).run(...entry.slice(1));
-        return;
-      case 'deal':
-        this.#sql(DEAL_UPSERT).run(...entry.slice(1));
-        return;
-      case 'event':
-        this.#sql('INSERT INTO events (address, seq, body, created_at) VALUES (?, ?, ?, ?)').run(
-          ...entry.slice(1),
-        );
-        return;
-      case 'update':
-        this.#update(entry[1], entry[2], entry[3]);
-        return;
-    }
-  }
-
-  #reloadJournal(): void {
-    const rows = this.#sql('SELECT entries FROM journal ORDER BY seq').all() as { entries: string }[];
-    this.#pending = rows.flatMap((row) => JSON.parse(row.entries) as Entry[]);
-    this.#committed = this.#pending.length;
-    this.#forgetPendingFrom(this.#pending.length);
-  }
-
-  /** Drops the pending writes from `index` on, and recounts the pending offer ids. */
-  #forgetPendingFrom(index: number): void {
-    this.#pending.length = index;
-    this.#pendingJobIds.clear();
-    this.#pendingResourceIds.clear();
-    for (const entry of this.#pending) {
-      if (entry[0] === 'job') this.#pendingJobIds.add(entry[1]);
-      else if (entry[0] === 'resource') this.#pendingResourceIds.add(entry[1]);
-    }
-  }
-
+  /** Sets the defined columns of one row (one prepared statement per set of columns). */
   #update(table: string, id: Hex, values: Record<string, unknown>): void {
-    const entries = Object.entries(values).filter(([, value]) => value !== undefined);
-    if (entries.length === 0) return;
-    const assignments = entries.map(([column]) => `${column} = ?`).join(', ');
-    this.#sql(`UPDATE ${table} SET ${assignments} WHERE id = ?`).run(
-      ...entries.map(([, value]) => value),
-      id,
-    );
+    const columns: string[] = [];
+    const params: unknown[] = [];
+    for (const column in values) {
+      const value = values[column];
+      if (value === undefined) continue;
+      columns.push(column);
+      params.push(value);
+    }
+    if (columns.length === 0) return;
+    params.push(id);
+    this.#sql(`UPDATE ${table} SET ${columns.join(' = ?, ')} = ? WHERE id = ?`).run(...params);
   }
+}
+
+/**
+ * Earlier versions committed the market's writes to a `journal` table and applied them to the tables
+ * later: what a process killed in between left there is applied now, and the table dropped.
+ */
+function applyOldJournal(db: Database.Database): void {
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal'").get();
+  if (!exists) return;
+  const rows = db.prepare('SELECT entries FROM journal ORDER BY seq').all() as { entries: string }[];
+  const statements: Record<string, Database.Statement> = {
+    job: db.prepare(JOB_OFFER_INSERT),
+    resource: db.prepare(RESOURCE_OFFER_INSERT),
+    deal: db.prepare(DEAL_UPSERT),
+    event: db.prepare(EVENT_INSERT),
+  };
+  db.transaction(() => {
+    for (const row of rows) {
+      for (const [kind, ...values] of JSON.parse(row.entries) as [string, ...unknown[]][]) {
+        if (kind !== 'update') {
+          (statements[kind] as Database.Statement).run(...values);
+          continue;
+        }
+        // A patch as JSON: the columns it sets (null clears one), none left undefined.
+        const [table, id, patch] = values as [string, Hex, Record<string, unknown>];
+        const set = Object.entries(patch);
+        if (set.length === 0) continue;
+        db.prepare(
+          `UPDATE ${table} SET ${set.map(([column]) => `${column} = ?`).join(', ')} WHERE id = ?`,
+        ).run(...set.map(([, value]) => value), id);
+      }
+    }
+    db.exec('DROP TABLE journal');
+  })();
 }
 
 function jobOfferFromRow(row: JobOfferRow): StoredJobOffer {

@@ -39,10 +39,19 @@ describe('recoverSigner', () => {
       ['v = 2', `${signature.slice(0, 130)}02` as Hex],
       ['v = 29', `${signature.slice(0, 130)}1d` as Hex],
       ['r = 0', `0x${'0'.repeat(64)}${signature.slice(66)}` as Hex],
+      ['r = n', `0x${n}${signature.slice(66)}` as Hex],
+      ['r not a point', `0x${'0'.repeat(63)}5${signature.slice(66)}` as Hex],
       ['s = n', `${signature.slice(0, 66)}${n}${signature.slice(130)}` as Hex],
       ['64 bytes', signature.slice(0, 130) as Hex],
       ['not hex', `0x${'zz'.repeat(65)}` as Hex],
     ];
+    // The same signature with s above n/2 (and the other parity) names the same signer, as for viem.
+    const s = BigInt(`0x${signature.slice(66, 130)}`);
+    const v = Number.parseInt(signature.slice(130), 16);
+    const highS =
+      `${signature.slice(0, 66)}${(BigInt(`0x${n}`) - s).toString(16).padStart(64, '0')}${v === 27 ? '1c' : '1b'}` as Hex;
+    expect(recoverSigner(hash, highS)).toBe(await viemSigner(hash, highS));
+    expect(recoverSigner(hash, highS)).toBe(privateKeyToAccount(privateKey).address.toLowerCase());
     for (const [what, signature] of bad) {
       expect(recoverSigner(hash, signature), what).toBeUndefined();
       expect(await viemSigner(hash, signature), what).toBeUndefined();

@@ -11,6 +11,7 @@ import type { Address, Hex } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deriveDeal } from '../../src/protocol/derive-deal.js';
 import { jobOfferId, resourceOfferId } from '../../src/protocol/eip712.js';
+import { toWire } from '../../src/protocol/wire.js';
 import { SqliteStore } from '../../src/solver/sqlite-store.js';
 import type { Store, StoredDeal } from '../../src/solver/store.js';
 import {
@@ -307,31 +308,56 @@ for (const { name, open } of implementations) {
   });
 }
 
-describe('SqliteStore: the journal', () => {
-  it('applies on reopening what a process killed after its commit had not applied yet', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lilypad-journal-'));
+describe('SqliteStore: a process killed after its commit', () => {
+  it('keeps what it committed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lilypad-killed-'));
     try {
       const path = join(dir, 'solver.sqlite');
-      const writer = fileURLToPath(new URL('./fixtures/journal-writer.ts', import.meta.url));
+      const writer = fileURLToPath(new URL('./fixtures/killed-writer.ts', import.meta.url));
       const child = spawnSync(process.execPath, ['--import', 'tsx', writer, path], { encoding: 'utf8' });
       expect(child.signal, child.stderr).toBe('SIGKILL');
       const wrote = JSON.parse(child.stdout) as { id: Hex; dealId: Hex; jobCreator: Address };
-
-      // Committed, but only to the journal.
-      const raw = new Database(path, { readonly: true });
-      const count = (table: string) =>
-        (raw.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
-      expect([count('journal'), count('job_offers'), count('events')]).toEqual([1, 0, 0]);
-      raw.close();
 
       const store = new SqliteStore(path);
       const job = store.getJobOffer(wrote.id);
       expect([job?.status, job?.dealId, job?.reason]).toEqual(['matched', wrote.dealId, null]);
       expect(store.eventsAfter(wrote.jobCreator, 0, 10).map((e) => e.body)).toEqual(['{"type":"x"}']);
       store.close();
-      const applied = new Database(path, { readonly: true });
-      expect((applied.prepare('SELECT COUNT(*) AS n FROM journal').get() as { n: number }).n).toBe(0);
-      applied.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('applies the journal an earlier version left unapplied, then drops it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lilypad-journal-'));
+    try {
+      const path = join(dir, 'solver.sqlite');
+      new SqliteStore(path).close(); // the tables, as an earlier version made them
+      const signed = await signJobOffer(jobOffer());
+      const id = jobOfferId(testNetwork, signed.offer);
+      const jobCreator = signed.offer.jobCreator.toLowerCase();
+      const dealId = `0x${'cd'.repeat(32)}`;
+      const old = new Database(path);
+      old.exec('CREATE TABLE journal (seq INTEGER PRIMARY KEY, entries TEXT NOT NULL)');
+      old.prepare('INSERT INTO journal (entries) VALUES (?)').run(
+        JSON.stringify([
+          ['job', id, JSON.stringify(toWire(signed)), 'queued', null, 'waiting', 1],
+          ['update', 'job_offers', id, { status: 'matched', deal_id: dealId, reason: null }],
+          ['event', jobCreator, 1, '{"type":"x"}', 2],
+        ]),
+      );
+      old.close();
+
+      const store = new SqliteStore(path);
+      const job = store.getJobOffer(id);
+      expect([job?.status, job?.dealId, job?.reason]).toEqual(['matched', dealId, null]);
+      expect(job?.signed).toEqual(signed);
+      expect(store.eventsAfter(signed.offer.jobCreator, 0, 10).map((e) => e.body)).toEqual(['{"type":"x"}']);
+      store.close();
+      const reopened = new Database(path, { readonly: true });
+      const tables = reopened.prepare("SELECT name FROM sqlite_master WHERE name = 'journal'").all();
+      expect(tables).toEqual([]);
+      reopened.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
