@@ -16,7 +16,6 @@ import type { Network } from '../../src/protocol/eip712.js';
 import { SolverClient } from '../../src/protocol/solver-client.js';
 import type { SolverEvent } from '../../src/protocol/wire.js';
 import { Solver, type SolverLimits } from '../../src/solver/solver.js';
-import type { SqliteStore } from '../../src/solver/sqlite-store.js';
 import { accounts, jobOffer, resourceOffer, signJobOffer, signResourceOffer } from '../protocol/fixtures.js';
 
 /** The tables that hold what the solver knows (the chain cursor and the write journal move on their own). */
@@ -69,8 +68,6 @@ export async function startSolverFixture(limits: Partial<SolverLimits> = {}): Pr
     network: { chainId: anvil.chainId, deals: contracts.deals },
     dataDir,
     snapshot: async () => {
-      // Journaled writes reach the tables shortly after their commit: apply them before reading.
-      (solver.store as SqliteStore).applyJournal();
       return JSON.stringify({
         tables: KEPT_TABLES.map((table) => reader.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all()),
         blocks: await blockFiles(join(dataDir, 'blocks')),
