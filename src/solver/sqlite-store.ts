@@ -31,6 +31,8 @@ import type {
 
 const ACTIVE = "status NOT IN ('settled', 'cancelled')";
 const ONLINE = "status IN ('open', 'busy')";
+/** A resource offer's provider, lower-case, from its row's JSON (kept in a column for counting). */
+const PROVIDER_OF_BODY = "lower(json_extract(body, '$.offer.resourceProvider'))";
 
 // Indexes are chosen for the write path: a matched offer or a new deal touches only the indexes it must
 // (the partial ones hold just the open offers, waiting jobs, active deals and content to collect). The
@@ -40,7 +42,8 @@ CREATE TABLE IF NOT EXISTS job_offers (
   id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, reason TEXT, created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS resource_offers (
-  id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, created_at INTEGER NOT NULL
+  id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, created_at INTEGER NOT NULL,
+  resource_provider TEXT
 );
 CREATE TABLE IF NOT EXISTS deals (
   id TEXT PRIMARY KEY, body TEXT NOT NULL, job_offer_id TEXT NOT NULL, resource_offer_id TEXT NOT NULL,
@@ -70,7 +73,8 @@ CREATE INDEX IF NOT EXISTS resource_offers_open ON resource_offers (created_at) 
 CREATE INDEX IF NOT EXISTS deals_active ON deals (proposed_at) WHERE ${ACTIVE};
 CREATE INDEX IF NOT EXISTS deals_to_collect ON deals (updated_at) WHERE NOT ${ACTIVE} AND collected = 0;
 CREATE INDEX IF NOT EXISTS resource_offers_online ON resource_offers (created_at, id) WHERE ${ONLINE};
-CREATE INDEX IF NOT EXISTS deals_proposed_at ON deals (proposed_at);
+CREATE INDEX IF NOT EXISTS resource_offers_online_providers ON resource_offers (resource_provider) WHERE ${ONLINE};
+CREATE INDEX IF NOT EXISTS deals_by_minute ON deals (proposed_at, status);
 CREATE INDEX IF NOT EXISTS uploads_deal ON uploads (deal_id);
 CREATE INDEX IF NOT EXISTS uploads_uploader ON uploads (uploader);
 CREATE INDEX IF NOT EXISTS events_address ON events (address, seq);
@@ -205,6 +209,13 @@ export class SqliteStore implements Store {
     if (!dealColumnNames.includes('collected')) {
       this.#db.exec('ALTER TABLE deals ADD COLUMN collected INTEGER NOT NULL DEFAULT 0');
     }
+    const offerColumnNames = (this.#db.pragma('table_info(resource_offers)') as { name: string }[]).map(
+      (c) => c.name,
+    );
+    if (!offerColumnNames.includes('resource_provider')) {
+      this.#db.exec(`ALTER TABLE resource_offers ADD COLUMN resource_provider TEXT;
+        UPDATE resource_offers SET resource_provider = ${PROVIDER_OF_BODY};`);
+    }
     this.#db.exec(INDEXES);
     // What a killed process committed to the journal but had not applied yet.
     this.#reloadJournal();
@@ -315,8 +326,8 @@ export class SqliteStore implements Store {
   onlineResourceOfferCounts(): { offers: number; providers: number } {
     this.applyJournal();
     return this.#sql(
-      `SELECT COUNT(*) AS offers, COUNT(DISTINCT lower(json_extract(body, '$.offer.resourceProvider'))) AS providers
-       FROM resource_offers WHERE ${ONLINE}`,
+      `SELECT COUNT(*) AS offers, COUNT(DISTINCT resource_provider) AS providers
+       FROM resource_offers INDEXED BY resource_offers_online_providers WHERE ${ONLINE}`,
     ).get() as { offers: number; providers: number };
   }
 
@@ -561,7 +572,9 @@ export class SqliteStore implements Store {
         return;
       case 'resource':
         this.#sql(
-          'INSERT OR IGNORE INTO resource_offers (id, body, status, deal_id, created_at) VALUES (?, ?, ?, ?, ?)',
+          `INSERT OR IGNORE INTO resource_offers (id, body, status, deal_id, created_at, resource_provider)
+           SELECT id, body, status, deal_id, created_at, ${PROVIDER_OF_BODY}
+           FROM (SELECT ? AS id, ? AS body, ? AS status, ? AS deal_id, ? AS created_at)`,
         ).run(...entry.slice(1));
         return;
       case 'deal':

@@ -11,6 +11,7 @@ import type { Address, Hex } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deriveDeal } from '../../src/protocol/derive-deal.js';
 import { jobOfferId, resourceOfferId } from '../../src/protocol/eip712.js';
+import { toWire } from '../../src/protocol/wire.js';
 import { SqliteStore } from '../../src/solver/sqlite-store.js';
 import type { Store, StoredDeal } from '../../src/solver/store.js';
 import {
@@ -300,4 +301,27 @@ describe('SqliteStore: the journal', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('SqliteStore: an older file', () => {
+  it('gains the provider column of resource offers, filled from the offers it holds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lilypad-store-old-'));
+    try {
+      const path = join(dir, 'solver.sqlite');
+      const signed = await signResourceOffer(resourceOffer());
+      const old = new Database(path);
+      old.exec(`CREATE TABLE resource_offers (
+        id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, created_at INTEGER NOT NULL)`);
+      old
+        .prepare("INSERT INTO resource_offers VALUES (?, ?, 'open', NULL, 1)")
+        .run(`0x${'ab'.repeat(32)}`, JSON.stringify(toWire(signed)));
+      old.close();
+      const store = new SqliteStore(path);
+      expect(store.onlineResourceOfferCounts()).toEqual({ offers: 1, providers: 1 });
+      expect(store.onlineResourceOffers({ limit: 5 }).map((o) => o.signed)).toEqual([signed]);
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
