@@ -1,7 +1,8 @@
 /**
  * The network's statistics as the solver serves them (GET /api/v1/network/stats): the resource offers
- * on the market with their prices and machines, a page at a time, and the deals of the last hour per
- * minute. Public and read-only; the web app's network page is drawn from it.
+ * on the market with their prices and machines, a page at a time (always current), and the counts and
+ * deals of the last hour per minute (recomputed every few seconds). Public and read-only; the web app's
+ * network page is drawn from it.
  */
 import type { Hex } from 'viem';
 import { z } from 'zod';
@@ -40,7 +41,10 @@ export const dealsInMinuteSchema = z.object({
 });
 
 export const networkStatsSchema = z.object({
-  at: z.number().int().describe('the solver’s clock when it answered, ms since the epoch'),
+  at: z
+    .number()
+    .int()
+    .describe('when the counts and the hour were computed (at most a few seconds ago), ms since the epoch'),
   resourceProviders: z.number().int().min(0).describe('resource providers with at least one offer online'),
   resourceOffers: z.object({
     total: z.number().int().min(0).describe('offers online (open or busy)'),

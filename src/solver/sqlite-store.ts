@@ -27,6 +27,8 @@ import type {
 
 const ACTIVE = "status NOT IN ('settled', 'cancelled')";
 const ONLINE = "status IN ('open', 'busy')";
+/** A resource offer's provider, lower-case, from its row's JSON (kept in a column for counting). */
+const PROVIDER_OF_BODY = "lower(json_extract(body, '$.offer.resourceProvider'))";
 
 // Indexes are chosen for the write path: a matched offer or a new deal touches only the indexes it must
 // (the partial ones hold just the open offers, waiting jobs, active deals and content to collect). The
@@ -36,7 +38,8 @@ CREATE TABLE IF NOT EXISTS job_offers (
   id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, reason TEXT, created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS resource_offers (
-  id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, created_at INTEGER NOT NULL
+  id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, created_at INTEGER NOT NULL,
+  resource_provider TEXT
 );
 CREATE TABLE IF NOT EXISTS deals (
   id TEXT PRIMARY KEY, body TEXT NOT NULL, job_offer_id TEXT NOT NULL, resource_offer_id TEXT NOT NULL,
@@ -69,7 +72,8 @@ CREATE INDEX IF NOT EXISTS resource_offers_open ON resource_offers (created_at) 
 CREATE INDEX IF NOT EXISTS deals_active ON deals (proposed_at) WHERE ${ACTIVE};
 CREATE INDEX IF NOT EXISTS deals_to_collect ON deals (updated_at) WHERE NOT ${ACTIVE} AND collected = 0;
 CREATE INDEX IF NOT EXISTS resource_offers_online ON resource_offers (created_at, id) WHERE ${ONLINE};
-CREATE INDEX IF NOT EXISTS deals_proposed_at ON deals (proposed_at);
+CREATE INDEX IF NOT EXISTS resource_offers_online_providers ON resource_offers (resource_provider) WHERE ${ONLINE};
+CREATE INDEX IF NOT EXISTS deals_by_minute ON deals (proposed_at, status);
 CREATE INDEX IF NOT EXISTS uploads_deal ON uploads (deal_id);
 CREATE INDEX IF NOT EXISTS uploads_uploader ON uploads (uploader);
 CREATE INDEX IF NOT EXISTS module_pins_publisher ON module_pins (publisher) WHERE collected = 0;
@@ -166,8 +170,10 @@ const fromJson = <T>(text: string): T =>
 
 const JOB_OFFER_INSERT =
   'INSERT OR IGNORE INTO job_offers (id, body, status, deal_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)';
-const RESOURCE_OFFER_INSERT =
-  'INSERT OR IGNORE INTO resource_offers (id, body, status, deal_id, created_at) VALUES (?, ?, ?, ?, ?)';
+// The provider column is derived from the body, so an old journal's entries insert the same way.
+const RESOURCE_OFFER_INSERT = `INSERT OR IGNORE INTO resource_offers (id, body, status, deal_id, created_at, resource_provider)
+  SELECT id, body, status, deal_id, created_at, ${PROVIDER_OF_BODY}
+  FROM (SELECT ? AS id, ? AS body, ? AS status, ? AS deal_id, ? AS created_at)`;
 const EVENT_INSERT = 'INSERT INTO events (address, seq, body, created_at) VALUES (?, ?, ?, ?)';
 const DEAL_UPSERT = `INSERT INTO deals (id, body, job_offer_id, resource_offer_id, job_creator, resource_provider, status,
     chain_state, signature_jc, signature_rp, agree_tx, result_cid, instruction_count, cost, reason, proposed_at, updated_at)
@@ -198,6 +204,13 @@ export class SqliteStore implements Store {
     const dealColumnNames = (this.#db.pragma('table_info(deals)') as { name: string }[]).map((c) => c.name);
     if (!dealColumnNames.includes('collected')) {
       this.#db.exec('ALTER TABLE deals ADD COLUMN collected INTEGER NOT NULL DEFAULT 0');
+    }
+    const offerColumnNames = (this.#db.pragma('table_info(resource_offers)') as { name: string }[]).map(
+      (c) => c.name,
+    );
+    if (!offerColumnNames.includes('resource_provider')) {
+      this.#db.exec(`ALTER TABLE resource_offers ADD COLUMN resource_provider TEXT;
+        UPDATE resource_offers SET resource_provider = ${PROVIDER_OF_BODY};`);
     }
     this.#db.exec(INDEXES);
     this.#insertJobOffer = this.#db.prepare(JOB_OFFER_INSERT);
@@ -301,8 +314,8 @@ export class SqliteStore implements Store {
 
   onlineResourceOfferCounts(): { offers: number; providers: number } {
     return this.#sql(
-      `SELECT COUNT(*) AS offers, COUNT(DISTINCT lower(json_extract(body, '$.offer.resourceProvider'))) AS providers
-       FROM resource_offers WHERE ${ONLINE}`,
+      `SELECT COUNT(*) AS offers, COUNT(DISTINCT resource_provider) AS providers
+       FROM resource_offers INDEXED BY resource_offers_online_providers WHERE ${ONLINE}`,
     ).get() as { offers: number; providers: number };
   }
 

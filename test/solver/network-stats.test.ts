@@ -1,12 +1,16 @@
 /**
  * GET /api/v1/network/stats on a real solver (contracts on a real anvil): the offers online a page at a
- * time with their prices and machines, the providers behind them, the deals of the last hour, and a 400
- * that names the query parameter to fix.
+ * time with their prices and machines, the providers behind them, the deals of the last hour (counts
+ * recomputed every few seconds, waited for with a deadline), and a 400 that names the parameter to fix.
  */
 import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Network } from '../../src/protocol/eip712.js';
-import { fetchNetworkStats, NETWORK_STATS_PATH } from '../../src/protocol/network-stats.js';
+import {
+  fetchNetworkStats,
+  NETWORK_STATS_PATH,
+  type NetworkStats,
+} from '../../src/protocol/network-stats.js';
 import { SolverClient } from '../../src/protocol/solver-client.js';
 import type { Solver } from '../../src/solver/solver.js';
 import { accounts, jobOffer, resourceOffer, signJobOffer, signResourceOffer } from '../protocol/fixtures.js';
@@ -52,6 +56,12 @@ describe('the network statistics', () => {
       ),
     ];
 
+    // The counts and the hour are recomputed every few seconds; the page itself is always current.
+    const statsOnceCounted = (limit: number, counted: (stats: NetworkStats) => boolean) =>
+      expect
+        .poll(() => fetchNetworkStats(solver.url, { limit }), { timeout: 15_000, interval: 250 })
+        .toSatisfy(counted);
+    await statsOnceCounted(2, (s) => s.resourceOffers.total === 3);
     const first = await fetchNetworkStats(solver.url, { limit: 2 });
     expect(first.resourceProviders).toBe(2);
     expect(first.resourceOffers.total).toBe(3);
@@ -73,6 +83,7 @@ describe('the network statistics', () => {
     const jc = new SolverClient(solver.url, accounts.jobCreator);
     const job = await jc.postJobOffer(await signJobOffer(jobOffer({ nonce: 1n }), network));
     expect(job.dealId).not.toBeNull();
+    await statsOnceCounted(100, (s) => s.dealsPerMinute > 0);
     const after = await fetchNetworkStats(solver.url, { limit: 100 });
     expect(after.resourceOffers.total).toBe(3);
     expect(after.resourceOffers.items.filter((o) => o.status === 'busy')).toHaveLength(1);
@@ -82,8 +93,9 @@ describe('the network statistics', () => {
 
     // A withdrawn offer is no longer online.
     await other.cancelResourceOffer(posted[2]?.id as Hex);
+    await statsOnceCounted(20, (s) => s.resourceOffers.total === 2);
     const withdrawn = await fetchNetworkStats(solver.url);
-    expect(withdrawn.resourceOffers.total).toBe(2);
+    expect(withdrawn.resourceOffers.items).toHaveLength(2);
     expect(withdrawn.resourceProviders).toBe(1);
   });
 

@@ -363,3 +363,26 @@ describe('SqliteStore: a process killed after its commit', () => {
     }
   }, 60_000);
 });
+
+describe('SqliteStore: an older file', () => {
+  it('gains the provider column of resource offers, filled from the offers it holds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lilypad-store-old-'));
+    try {
+      const path = join(dir, 'solver.sqlite');
+      const signed = await signResourceOffer(resourceOffer());
+      const old = new Database(path);
+      old.exec(`CREATE TABLE resource_offers (
+        id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, created_at INTEGER NOT NULL)`);
+      old
+        .prepare("INSERT INTO resource_offers VALUES (?, ?, 'open', NULL, 1)")
+        .run(`0x${'ab'.repeat(32)}`, JSON.stringify(toWire(signed)));
+      old.close();
+      const store = new SqliteStore(path);
+      expect(store.onlineResourceOfferCounts()).toEqual({ offers: 1, providers: 1 });
+      expect(store.onlineResourceOffers({ limit: 5 }).map((o) => o.signed)).toEqual([signed]);
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
