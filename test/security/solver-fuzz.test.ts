@@ -463,3 +463,36 @@ describe('the event socket refuses hostile upgrades and messages with a reason',
     });
   });
 });
+
+describe('event socket upgrades count against the client IP address', () => {
+  let limited: SolverFixture;
+
+  beforeAll(async () => {
+    limited = await startSolverFixture({ ipRate: { perSecond: 0.01, burst: 2 } });
+  });
+
+  afterAll(async () => {
+    await limited?.stop();
+  });
+
+  it('refuses the attempts past the burst with 429 and Retry-After, before checking a signature', async () => {
+    const attempt = () =>
+      new Promise<{ status: number; retryAfter: string | undefined }>((resolve) => {
+        const socket = new WebSocket(`${limited.solver.url.replace('http', 'ws')}/api/v1/events`, {
+          headers: { 'x-lilypad-address': accounts.stranger.address },
+        });
+        socket.once('unexpected-response', (_request, response) =>
+          resolve({
+            status: response.statusCode ?? 0,
+            retryAfter: response.headers['retry-after'] as string,
+          }),
+        );
+        socket.once('error', () => {});
+      });
+    expect((await attempt()).status).toBe(401);
+    expect((await attempt()).status).toBe(401);
+    const third = await attempt();
+    expect(third.status).toBe(429);
+    expect(Number(third.retryAfter)).toBeGreaterThanOrEqual(1);
+  });
+});
