@@ -191,6 +191,25 @@ describe('the solver refuses hostile requests with a 4xx and changes nothing', (
     });
   });
 
+  it('signatures that are well-formed hex but no valid signature, on offers', async () => {
+    await refusedAndUnchanged(() =>
+      fc.assert(
+        fc.asyncProperty(
+          hex(65),
+          fc.constantFrom<'job' | 'resource'>('job', 'resource'),
+          async (signature, kind) => {
+            const answer = await send('POST', `/api/v1/${kind}-offers`, {
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(await mutatedOffer(kind, 'signature', signature)),
+            });
+            expectRefusal(answer, `${kind} offer signed ${signature}`);
+          },
+        ),
+        { numRuns: 40 },
+      ),
+    );
+  });
+
   it('oversized bodies: inline inputs past 64 KiB, JSON past the body limit, uploads past the upload limit', async () => {
     await refusedAndUnchanged(async () => {
       const bigInputs = await signJobOffer(
