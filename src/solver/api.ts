@@ -249,7 +249,13 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
     } catch (error) {
       return refuse('400 Bad Request', (error as Error).message);
     }
-    verifyRequest({ method: 'GET', path, headers: request.headers, body: new Uint8Array() }, guard)
+    // Checking a signature costs the server more than sending one costs the client: attempts count
+    // against the client's IP address first, like the unsigned reads.
+    Promise.resolve()
+      .then(() => ipLimiter.take(request.socket.remoteAddress ?? 'unknown'))
+      .then(() =>
+        verifyRequest({ method: 'GET', path, headers: request.headers, body: new Uint8Array() }, guard),
+      )
       .then((address) => {
         limiter.take(address);
         sockets.handleUpgrade(request, socket, head, (ws) => {

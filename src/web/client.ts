@@ -95,7 +95,8 @@ export function createClient(options: ClientOptions) {
     signIn: (email: string, password: string) =>
       json<Views.SessionView>('POST', '/api/v1/auth/signin', { email, password }),
     signOut: () => json<{ ok: boolean }>('POST', '/api/v1/auth/signout', {}),
-    siweNonce: () => json<{ nonce: string; domain: string }>('GET', '/api/v1/auth/siwe/nonce'),
+    siweNonce: () =>
+      json<{ nonce: string; domain: string; chainId: number }>('GET', '/api/v1/auth/siwe/nonce'),
     signInWithEthereum: (message: string, signature: string) =>
       json<Views.SessionView>('POST', '/api/v1/auth/siwe', { message, signature }),
     keys: () => json<Views.ApiKeyView[]>('GET', '/api/v1/keys'),

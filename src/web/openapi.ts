@@ -88,7 +88,7 @@ export function webOpenApiDocument(): Record<string, unknown> {
       '/api/v1/auth/siwe/nonce': {
         get: op(
           'a single-use nonce for a Sign-In with Ethereum message',
-          { 200: { description: '{ nonce, domain }' } },
+          { 200: { description: '{ nonce, domain, chainId }: the message must name this domain and chain' } },
           { security: [] },
         ),
       },

@@ -5,6 +5,7 @@
  * party (submitResult, accept, challenge, verdict) are in test/chain; the web app's accounts in
  * web-hostile.test.ts.
  */
+import fc from 'fast-check';
 import type { Hex } from 'viem';
 import { parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +68,22 @@ describe('at the solver', () => {
       dealTypedData(fixture.network, { ...proposed.deal, fixedPrice: proposed.deal.fixedPrice + 1n }),
     );
     await refused(() => post(`/api/v1/deals/${id}/signatures`, { signature: other }), 422, /not a party/);
+  });
+
+  it('a signature that is no valid signature at all does not count for anyone', async () => {
+    const hex65 = fc
+      .uint8Array({ minLength: 65, maxLength: 65 })
+      .map((b) => `0x${Buffer.from(b).toString('hex')}`);
+    await fc.assert(
+      fc.asyncProperty(hex65, async (signature) => {
+        await refused(
+          () => post(`/api/v1/deals/${proposed.dealId}/signatures`, { signature }),
+          422,
+          /is not a party to deal/,
+        );
+      }),
+      { numRuns: 30 },
+    );
   });
 
   it('only the resource provider reports a deal running', async () => {

@@ -191,6 +191,25 @@ describe('the solver refuses hostile requests with a 4xx and changes nothing', (
     });
   });
 
+  it('signatures that are well-formed hex but no valid signature, on offers', async () => {
+    await refusedAndUnchanged(() =>
+      fc.assert(
+        fc.asyncProperty(
+          hex(65),
+          fc.constantFrom<'job' | 'resource'>('job', 'resource'),
+          async (signature, kind) => {
+            const answer = await send('POST', `/api/v1/${kind}-offers`, {
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(await mutatedOffer(kind, 'signature', signature)),
+            });
+            expectRefusal(answer, `${kind} offer signed ${signature}`);
+          },
+        ),
+        { numRuns: 40 },
+      ),
+    );
+  });
+
   it('oversized bodies: inline inputs past 64 KiB, JSON past the body limit, uploads past the upload limit', async () => {
     await refusedAndUnchanged(async () => {
       const bigInputs = await signJobOffer(
@@ -461,5 +480,38 @@ describe('the event socket refuses hostile upgrades and messages with a reason',
       expect((await closeAfterSending('x'.repeat(128 * 1024))).code).toBe(1009);
       expect((await send('GET', '/api/v1/health')).status).toBe(200);
     });
+  });
+});
+
+describe('event socket upgrades count against the client IP address', () => {
+  let limited: SolverFixture;
+
+  beforeAll(async () => {
+    limited = await startSolverFixture({ ipRate: { perSecond: 0.01, burst: 2 } });
+  });
+
+  afterAll(async () => {
+    await limited?.stop();
+  });
+
+  it('refuses the attempts past the burst with 429 and Retry-After, before checking a signature', async () => {
+    const attempt = () =>
+      new Promise<{ status: number; retryAfter: string | undefined }>((resolve) => {
+        const socket = new WebSocket(`${limited.solver.url.replace('http', 'ws')}/api/v1/events`, {
+          headers: { 'x-lilypad-address': accounts.stranger.address },
+        });
+        socket.once('unexpected-response', (_request, response) =>
+          resolve({
+            status: response.statusCode ?? 0,
+            retryAfter: response.headers['retry-after'] as string,
+          }),
+        );
+        socket.once('error', () => {});
+      });
+    expect((await attempt()).status).toBe(401);
+    expect((await attempt()).status).toBe(401);
+    const third = await attempt();
+    expect(third.status).toBe(429);
+    expect(Number(third.retryAfter)).toBeGreaterThanOrEqual(1);
   });
 });

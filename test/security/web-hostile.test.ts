@@ -301,10 +301,13 @@ describe('the web API refuses hostile requests with a 4xx and changes nothing', 
 
   it('Sign-In with Ethereum: wrong domain, chain, nonce or signer, and a replayed message', async () => {
     const account = privateKeyToAccount(generatePrivateKey());
-    const { nonce, domain } = (await (await fetch(`${url()}/api/v1/auth/siwe/nonce`)).json()) as {
+    const { nonce, domain, chainId } = (await (await fetch(`${url()}/api/v1/auth/siwe/nonce`)).json()) as {
       nonce: string;
       domain: string;
+      chainId: number;
     };
+    // The nonce names the chain the message must be for, so a wallet on another chain signs the right one.
+    expect(chainId).toBe(fixture.devnet.network.chainId);
     const message = (overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) =>
       createSiweMessage({
         address: account.address,

@@ -40,8 +40,8 @@ export function SiweButton(props: { onSignedIn: (session: SessionView) => void }
     setError(null);
     try {
       const [address] = (await ethereum.request({ method: 'eth_requestAccounts' })) as string[];
-      const chainId = Number.parseInt((await ethereum.request({ method: 'eth_chainId' })) as string, 16);
-      const { nonce, domain } = await api.siweNonce();
+      // The session is bound to the app's chain, whichever chain the wallet is on (signing needs none).
+      const { nonce, domain, chainId } = await api.siweNonce();
       const message = siweMessage({
         domain,
         address: address as string,

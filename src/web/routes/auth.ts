@@ -48,7 +48,7 @@ export function registerAuthRoutes(app: FastifyInstance, context: WebContext): v
 
   app.get('/api/v1/auth/siwe/nonce', async (request) => {
     limiter.take(`ip:${request.ip}`);
-    return { nonce: nonces.issue(), domain: request.host };
+    return { nonce: nonces.issue(), domain: request.host, chainId: context.network.chainId };
   });
 
   app.post('/api/v1/auth/siwe', async (request, reply) => {
