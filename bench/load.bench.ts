@@ -1,7 +1,8 @@
 /**
  * Load: cowsay jobs submitted by many concurrent job creators (each its own funded account, each running its jobs
  * one after another through `runJob`) to several resource providers, on an anvil chain, with the solver in a
- * process of its own so its peak memory is its alone (VmHWM, else sampled RSS). Job creators, providers and the
+ * process of its own so its peak memory is its alone (VmHWM, else sampled RSS; it runs the sources through tsx,
+ * whose loader is counted in it). Job creators, providers and the
  * mediator run in this process. Every job has a deadline, and so has the whole run: it stops by itself.
  *
  * LILYPAD_LOAD_JOBS (1000), LILYPAD_LOAD_CREATORS (50), LILYPAD_LOAD_PROVIDERS (4), LILYPAD_LOAD_SLOTS (8 per
