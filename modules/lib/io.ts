@@ -149,10 +149,8 @@ export function writeFile(path: string, data: Uint8Array): bool {
   return fd_close(<u32>fd) === 0 && ok;
 }
 
-/** An input file name (plain, inside /inputs) as an absolute path; fails on anything else. */
-export function inputPath(name: string): string {
-  if (name.length === 0 || name.includes('..') || name.startsWith('/')) {
-    fail(`"${name}" is not a file name inside /inputs`);
-  }
-  return `/inputs/${name}`;
+/** A file input's path, as the executor passes it (`/inputs/NAME`); fails with `hint` on anything else. */
+export function fileInputPath(arg: string, hint: string): string {
+  if (!arg.startsWith('/inputs/') || arg.includes('..')) fail(`"${arg}" is not a file input: ${hint}`);
+  return arg;
 }

@@ -1,7 +1,7 @@
 // csv-query: a CSV file in /inputs, a query in the arguments (File, Where, GroupBy, Aggregate, OrderBy,
 // Limit), the result as CSV on stdout and in /outputs/result.csv.
 import '../../lib/abort';
-import { commandArgs, fail, inputPath, print, readFile, writeFile } from '../../lib/io';
+import { commandArgs, fail, fileInputPath, print, readFile, writeFile } from '../../lib/io';
 import { csvLine, parseCsv } from './csv';
 import { formatNumber, parseNumber } from './number';
 import {
@@ -70,9 +70,9 @@ function keep(row: Array<string>, where: Array<Condition>): bool {
 
 const args = commandArgs();
 if (args.length !== 6) fail('usage: csv-query FILE WHERE GROUP_BY AGGREGATE ORDER_BY LIMIT');
-const path = inputPath(args[0]);
+const path = fileInputPath(args[0], 'pass the CSV as -i File=@data.csv');
 const data = readFile(path);
-if (data === null) fail(`cannot read ${path}: pass the CSV file as an input file`);
+if (data === null) fail(`cannot read ${path}: pass the CSV as -i File=@data.csv`);
 const records = parseCsv(String.UTF8.decode((<Uint8Array>data).buffer));
 if (records.length === 0) fail(`${path} is empty: the first line must name the columns`);
 const header = records[0];

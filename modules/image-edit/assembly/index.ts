@@ -2,7 +2,7 @@
 // operation (grayscale, invert, flip, blur, resize), /outputs/output.png out, and a one-line summary on stdout.
 import '../../lib/abort';
 import { Image } from '../../lib/image';
-import { commandArgs, fail, print, readFile, writeFile } from '../../lib/io';
+import { commandArgs, fail, fileInputPath, print, readFile, writeFile } from '../../lib/io';
 import { decodeJpeg, jpegError } from '../../lib/jpeg-decode';
 import { decodePng, pngError } from '../../lib/png-decode';
 import { encodePng } from '../../lib/png-encode';
@@ -11,8 +11,7 @@ import { blur, flip, grayscale, invert } from './filters';
 
 const args = commandArgs();
 if (args.length !== 5) fail('usage: image-edit IMAGE OPERATION WIDTH HEIGHT RADIUS');
-const path = args[0];
-if (!path.startsWith('/inputs/')) fail(`"${path}" is not a file input: pass the image as -i Image=@photo.png`);
+const path = fileInputPath(args[0], 'pass the image as -i Image=@photo.png');
 const operation = args[1];
 const data = readFile(path);
 if (data === null) fail(`cannot read ${path}: pass the PNG or JPEG as -i Image=@photo.png`);

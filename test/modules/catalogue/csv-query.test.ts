@@ -42,7 +42,7 @@ describe('csv-query', () => {
   afterAll(() => runner.remove());
 
   const query = async (inputs: Record<string, string>, csv = SALES) => {
-    const run = await runner.run(REF, inputs, { 'data.csv': csv });
+    const run = await runner.run(REF, inputs, { File: csv });
     expect(run.stderr).toBe('');
     expect(run.status).toBe('succeeded');
     expect((await run.output('result.csv')).toString()).toBe(run.stdout);
@@ -105,13 +105,12 @@ describe('csv-query', () => {
   });
 
   it('names the unknown column and the rule in its errors', async () => {
-    const run = await runner.run(REF, { GroupBy: 'country' }, { 'data.csv': SALES });
+    const run = await runner.run(REF, { GroupBy: 'country' }, { File: SALES });
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toBe('no column "country" (columns: region, product, amount, status)\n');
-    const bad = await runner.run(REF, { Where: 'amount ~ 3' }, { 'data.csv': SALES });
+    const bad = await runner.run(REF, { Where: 'amount ~ 3' }, { File: SALES });
     expect(bad.stderr).toMatch(/Where: "amount ~ 3" is not "column op value"/);
-    const missing = await runner.run(REF, {});
-    expect(missing.stderr).toMatch(/cannot read \/inputs\/data.csv/);
-    await expect(runner.run(REF, { File: '../etc/passwd' })).rejects.toThrow(/input "File" does not match/);
+    await expect(runner.run(REF, {})).rejects.toThrow(/input "File" is required/);
+    await expect(runner.run(REF, { File: '../etc/passwd' })).rejects.toThrow(/must be the CID of a file/);
   });
 });
