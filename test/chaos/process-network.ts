@@ -114,7 +114,12 @@ export async function startProcessNetwork(dir: string): Promise<ProcessNetwork> 
         /resource provider 0x[0-9a-fA-F]+ ready/,
       ),
       mediator: service('mediator', ['mediator'], 'mediator', /mediator started/),
-      bridge: service('bridge', ['bridge', '--poll-interval', '250'], DEVNET_BRIDGE_ROLE, /bridge started/),
+      bridge: service(
+        'bridge',
+        ['bridge', '--poll-interval', '250', '--match-timeout', '60'],
+        DEVNET_BRIDGE_ROLE,
+        /bridge started/,
+      ),
       web: service('web', ['web', '--port', String(webPort)], 'deployer', /Lilypad web app on/),
     };
     stops.push(async () => {
