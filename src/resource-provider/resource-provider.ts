@@ -102,6 +102,8 @@ export class ResourceProvider {
   #subscription: { close(): void } | undefined;
   readonly #advancing = new Map<Hex, Promise<void>>();
   readonly #again = new Set<Hex>();
+  /** Deals whose last step failed (a full disk, a solver or chain out of reach): failures so far, and the retry. */
+  readonly #retries = new Map<Hex, { failures: number; timer: NodeJS.Timeout }>();
   readonly #work = new Set<Promise<unknown>>();
   /** Results on their way on-chain: each frees a slot once submitted. */
   readonly #submitting = new Set<Promise<void>>();
@@ -194,6 +196,7 @@ export class ResourceProvider {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const { timer } of this.#retries.values()) clearTimeout(timer);
     this.#subscription?.close();
     await this.#offers?.stop();
     await this.#settler?.stop();
@@ -327,12 +330,33 @@ export class ResourceProvider {
       this.#again.add(id);
       return;
     }
-    const work = this.#advanceOnce(id).finally(() => {
-      this.#advancing.delete(id);
-      if (this.#again.delete(id)) this.#advance(id);
-    });
+    const work = this.#advanceOnce(id)
+      .then(
+        () => {
+          this.#retries.delete(id);
+        },
+        (error: unknown) => this.#retryLater(id, error),
+      )
+      .finally(() => {
+        this.#advancing.delete(id);
+        if (this.#again.delete(id)) this.#advance(id);
+      });
     this.#advancing.set(id, work);
     this.#track(work);
+  }
+
+  /**
+   * A step that failed is tried again, with backoff up to 30 s: nothing else would wake a deal whose upload or
+   * submission failed once its cause is gone, and its submit deadline runs.
+   */
+  #retryLater(id: Hex, error: unknown): void {
+    if (this.#stopped) return;
+    const failures = (this.#retries.get(id)?.failures ?? 0) + 1;
+    const delayMs = Math.min(500 * 2 ** failures, 30_000);
+    this.#log.warn({ err: error, dealId: id, retryInMs: delayMs }, 'a deal step failed; trying again');
+    const timer = setTimeout(() => this.#advance(id), delayMs);
+    timer.unref();
+    this.#retries.set(id, { failures, timer });
   }
 
   async #advanceOnce(id: Hex): Promise<void> {

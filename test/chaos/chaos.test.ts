@@ -14,7 +14,7 @@
  * default 8) and LILYPAD_CHAOS_FAULTS (default 9: each kind once) choose the run; LILYPAD_CHAOS_KEEP=1 keeps the
  * services' logs of a run that passed (those of a run that failed are always kept).
  */
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -298,23 +298,10 @@ async function inject(
     return net.proxy.cutNextUpload(moments.uniform(1_000, 4_000), 60_000);
   }
   if (!net.disk) return false; // no tmpfs without root
-  await fillDisk(join(net.providerDir, 'filler'));
+  await net.disk.fill();
   await sleep(moments.uniform(2_000, 5_000));
-  await rm(join(net.providerDir, 'filler'), { force: true });
+  await net.disk.free();
   return true;
-}
-
-/** Writes `path` until the file system has no byte left. */
-async function fillDisk(path: string): Promise<void> {
-  const file = await open(path, 'w');
-  const chunk = Buffer.alloc(1024 * 1024);
-  try {
-    for (;;) await file.write(chunk);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-  } finally {
-    await file.close();
-  }
 }
 
 /** The cowsay contract on the jobs contract, funded for many jobs. */

@@ -4,7 +4,6 @@
  * reaches the solver through a CuttingProxy and keeps its data on a small tmpfs that a test can fill (when it
  * runs as root; elsewhere on a plain folder, and `disk` is undefined).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Address } from 'viem';
@@ -14,6 +13,7 @@ import { DEVNET_BRIDGE_ROLE, type DevChain, startDevChain } from '../../src/devn
 import { writeDevnetState } from '../../src/devnet/state-file.js';
 import type { NetworkConfig } from '../../src/protocol/network.js';
 import { ServiceProcess } from '../fixtures/service-process.js';
+import { mountSmallDisk, type SmallDisk } from '../fixtures/small-disk.js';
 import { CuttingProxy } from './cutting-proxy.js';
 
 export type ServiceName = 'solver' | 'resource provider' | 'mediator' | 'bridge' | 'web';
@@ -24,13 +24,10 @@ export type ProcessNetwork = DevChain & {
   services: Record<ServiceName, ServiceProcess>;
   proxy: CuttingProxy;
   webUrl: string;
-  /** The resource provider's data folder, a tmpfs of `disk.bytes` when there is one. */
-  providerDir: string;
-  disk: { bytes: number } | undefined;
+  /** The resource provider's data folder: a small tmpfs when this runs as root, else undefined. */
+  disk: SmallDisk | undefined;
   stop(): Promise<void>;
 };
-
-const PROVIDER_DISK = '64m';
 
 export async function startProcessNetwork(dir: string): Promise<ProcessNetwork> {
   const devChain = await startDevChain();
@@ -61,17 +58,8 @@ export async function startProcessNetwork(dir: string): Promise<ProcessNetwork> 
       mediators,
     });
 
-    const providerDir = join(dir, 'provider-disk');
-    await mkdir(providerDir, { recursive: true });
-    let disk: ProcessNetwork['disk'];
-    if (process.getuid?.() === 0) {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${PROVIDER_DISK}`, 'tmpfs', providerDir]);
-      stops.push(async () => {
-        execFileSync('umount', ['-l', providerDir]);
-      });
-      disk = { bytes: 64 * 1024 * 1024 };
-    }
-
+    const disk = await mountSmallDisk(join(dir, 'provider-disk'), 64);
+    if (disk) stops.push(async () => disk.unmount());
     const webPort = await freePort();
     const logs = join(dir, 'logs');
     await mkdir(logs, { recursive: true });
@@ -105,7 +93,7 @@ export async function startProcessNetwork(dir: string): Promise<ProcessNetwork> 
         [
           'resource-provider',
           '--data-dir',
-          providerDir,
+          join(dir, 'provider-disk'),
           '--slots',
           '2',
           '--cpu',
@@ -126,7 +114,12 @@ export async function startProcessNetwork(dir: string): Promise<ProcessNetwork> 
         /resource provider 0x[0-9a-fA-F]+ ready/,
       ),
       mediator: service('mediator', ['mediator'], 'mediator', /mediator started/),
-      bridge: service('bridge', ['bridge', '--poll-interval', '250'], DEVNET_BRIDGE_ROLE, /bridge started/),
+      bridge: service(
+        'bridge',
+        ['bridge', '--poll-interval', '250', '--match-timeout', '60'],
+        DEVNET_BRIDGE_ROLE,
+        /bridge started/,
+      ),
       web: service('web', ['web', '--port', String(webPort)], 'deployer', /Lilypad web app on/),
     };
     stops.push(async () => {
@@ -143,7 +136,6 @@ export async function startProcessNetwork(dir: string): Promise<ProcessNetwork> 
       services,
       proxy,
       webUrl: `http://127.0.0.1:${webPort}`,
-      providerDir,
       disk,
       stop,
     };
