@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { expect, it } from 'vitest';
+import { it } from 'vitest';
 import { publicClientFor } from '../../src/chain/clients.js';
 import { dealStatus } from '../../src/chain/deals.js';
 import { devAccount } from '../../src/chain/dev-accounts.js';
