@@ -17,6 +17,8 @@ const CACHE_CONTROL = 'public, max-age=29030400, immutable';
 export interface GatewayOptions {
   /** Mounts the gateway under a prefix, e.g. "/directory" serves "/directory/ipfs/<cid>". Default "". */
   prefix?: string;
+  /** Why this request may not have `cid` (answered 403), or undefined to serve it. Default: all is served. */
+  refusal?: (request: FastifyRequest, cid: CID) => Promise<string | undefined>;
 }
 
 type Format = 'raw' | 'car';
@@ -111,6 +113,8 @@ export async function registerGateway(
     } catch {
       return sendError(reply, 400, `invalid CID "${request.params.cid}"`);
     }
+    const refused = await options.refusal?.(request, cid);
+    if (refused) return sendError(reply, 403, refused);
     const format = negotiateFormat(request.headers.accept, request.query.format);
     if (!format) return sendError(reply, 406, `not acceptable: this trustless gateway serves ${SUPPORTED}`);
     const scope = request.query['dag-scope'] ?? 'all';

@@ -1,0 +1,59 @@
+/**
+ * Who may download what a private deal uploaded (its file inputs and its result): the deal's members only,
+ * the job creator, the resource provider and the mediators it lists, each with a signed GET. Only the
+ * root of an upload is guarded: the blocks under it are served to whoever names their CID, which they
+ * can only learn from the root (a CID cannot be guessed). The deal's module stays public: other deals
+ * and the registry share it.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { CID } from 'multiformats/cid';
+import type { Address } from 'viem';
+import {
+  type ReplayGuard,
+  RequestAuthError,
+  SIGNED_REQUEST_HEADERS,
+  verifyRequest,
+} from '../protocol/signed-request.js';
+import type { Store, StoredDeal } from './store.js';
+
+/** The private deals `cid` was uploaded for (as an input or result, not as their module). */
+function privateDealsHolding(store: Store, cid: string): StoredDeal[] {
+  return store.dealsHolding(cid).flatMap((id) => {
+    const deal = store.getDeal(id);
+    const job = deal && store.getJobOffer(deal.jobOfferId);
+    return deal && job?.private && job.signed.offer.module !== cid ? [deal] : [];
+  });
+}
+
+const isMember = (deal: StoredDeal, address: Address) =>
+  [deal.deal.jobCreator, deal.deal.resourceProvider, ...deal.deal.mediators].some(
+    (member) => member.toLowerCase() === address.toLowerCase(),
+  );
+
+/** Why `request` may not download `cid`, or undefined when it may. */
+export async function privateContentRefusal(
+  store: Store,
+  guard: ReplayGuard,
+  request: FastifyRequest,
+  cid: CID,
+): Promise<string | undefined> {
+  const name = cid.toString();
+  const deals = privateDealsHolding(store, name);
+  if (deals.length === 0) return undefined;
+  const whose = `${name} belongs to private deal ${deals.map((deal) => deal.id).join(', ')}`;
+  if (!request.headers[SIGNED_REQUEST_HEADERS.signature]) {
+    return `${whose}: only its members may download it, with a signed request (see signRequest)`;
+  }
+  let sender: Address;
+  try {
+    sender = await verifyRequest(
+      { method: request.method, path: request.url, headers: request.headers, body: new Uint8Array() },
+      guard,
+    );
+  } catch (error) {
+    if (error instanceof RequestAuthError) return `${whose}: ${error.message}`;
+    throw error;
+  }
+  if (deals.some((deal) => isMember(deal, sender))) return undefined;
+  return `${whose}, and ${sender} is not its job creator, resource provider or one of its mediators`;
+}
