@@ -3,7 +3,7 @@
  * the job creator, the resource provider and the mediators it lists, each with a signed GET. Only the
  * root of an upload is guarded: the blocks under it are served to whoever names their CID, which they
  * can only learn from the root (a CID cannot be guessed). The deal's module stays public: other deals
- * and the registry share it.
+ * and the registry share it; so does content a public deal uploaded too.
  */
 import type { FastifyRequest } from 'fastify';
 import type { CID } from 'multiformats/cid';
@@ -16,13 +16,17 @@ import {
 } from '../protocol/signed-request.js';
 import type { Store, StoredDeal } from './store.js';
 
-/** The private deals `cid` was uploaded for (as an input or result, not as their module). */
+/**
+ * The private deals `cid` was uploaded for (as an input or result, not as their module); none when a deal
+ * that is not private holds it too: the same bytes are public there, and whoever uploaded them had them.
+ */
 function privateDealsHolding(store: Store, cid: string): StoredDeal[] {
-  return store.dealsHolding(cid).flatMap((id) => {
+  const holding = store.dealsHolding(cid).flatMap((id) => {
     const deal = store.getDeal(id);
     const job = deal && store.getJobOffer(deal.jobOfferId);
-    return deal && job?.private && job.signed.offer.module !== cid ? [deal] : [];
+    return deal && job ? [{ deal, guarded: job.private === true && job.signed.offer.module !== cid }] : [];
   });
+  return holding.every((held) => held.guarded) ? holding.map((held) => held.deal) : [];
 }
 
 const isMember = (deal: StoredDeal, address: Address) =>

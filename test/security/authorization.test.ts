@@ -232,6 +232,12 @@ describe("a private deal's content", () => {
     expect(response.status).toBe(200);
     await response.arrayBuffer();
   });
+  it('the same bytes uploaded for a deal that is not private are public: whoever uploaded them had them', async () => {
+    const same = await uploadFile(proposed.dealId, accounts.resourceProvider, 'private result ');
+    expect(same.root).toBe(result.root);
+    expect((await get(result.root)).status).toBe(200);
+    expect((await get(input.root)).status).toBe(403);
+  });
 });
 
 describe('on-chain', () => {
