@@ -104,8 +104,8 @@ export function registerRun(program: Command): void {
     )
     .option(
       '--private',
-      "serve the job's inputs and result only to the deal's members (you, the resource provider and the " +
-        'mediators), on signed requests; the module stays public',
+      "serve the job's file inputs and result only to the deal's members (you, the resource provider and " +
+        'the mediators), on signed requests; the module and inline inputs (part of the job offer) stay public',
       false,
     )
     .option('--json', 'print one JSON object with the outcome instead of progress and the result', false)
