@@ -119,7 +119,7 @@ Examples:
   $ lilypad run cowsay:v0.0.1 -i Message="hello" --json
   $ lilypad run cowsay:v0.0.1 -i Message="moo" --check local
   $ lilypad run cowsay:v0.0.1 -i Message="moo" --check p=0.1
-  $ lilypad run cowsay:v0.0.1 -i Message="secret" --private
+  $ lilypad run github.com/org/resize:v1.2.0 -i Image=@photo.png --private
   $ lilypad run ./modules/my-module -i Width=80 --max-price 2
   $ lilypad run github.com/org/resize:v1.2.0 -i Image=@photo.png
   $ lilypad run cowsay:v0.0.1 -i Message="moo" --network testnet
