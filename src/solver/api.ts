@@ -27,7 +27,7 @@ import { NotAModuleError } from './module-car.js';
 import { registerModulePublishing } from './module-route.js';
 import { registerNetworkStatsRoute } from './network-stats.js';
 import { openApiDocument } from './openapi.js';
-import { privateContentRefusal } from './private-content.js';
+import { privateContentAccess } from './private-content.js';
 import { DealNotFoundError, OfferRejectedError, type Solver } from './solver.js';
 
 export const CAR_CONTENT_TYPE = 'application/vnd.ipld.car';
@@ -228,7 +228,7 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
   registerNetworkStatsRoute(app, solver.store);
 
   await registerGateway(app, solver.blockstore, {
-    refusal: (request, cid) => privateContentRefusal(solver.store, guard, request, cid),
+    access: (request, cid) => privateContentAccess(solver.store, guard, request, cid),
   });
 
   // ---- events -------------------------------------------------------------------------------------

@@ -256,6 +256,10 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [{ name: 'cid', in: 'path', required: true, schema: { type: 'string' } }],
           responses: {
             200: { description: 'the block or CAR' },
+            403: {
+              description:
+                "a private deal's input or result: served only to the deal's members, on a signed request",
+            },
             404: { description: 'not in the directory' },
           },
         },

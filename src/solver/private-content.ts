@@ -14,6 +14,7 @@ import {
   SIGNED_REQUEST_HEADERS,
   verifyRequest,
 } from '../protocol/signed-request.js';
+import type { GatewayAccess } from '../storage/gateway.js';
 import type { Store, StoredDeal } from './store.js';
 
 /**
@@ -34,19 +35,19 @@ const isMember = (deal: StoredDeal, address: Address) =>
     (member) => member.toLowerCase() === address.toLowerCase(),
   );
 
-/** Why `request` may not download `cid`, or undefined when it may. */
-export async function privateContentRefusal(
+/** Whether `request` may download `cid`: public content, a member's private content, or refused (why). */
+export async function privateContentAccess(
   store: Store,
   guard: ReplayGuard,
   request: FastifyRequest,
   cid: CID,
-): Promise<string | undefined> {
+): Promise<GatewayAccess> {
   const name = cid.toString();
   const deals = privateDealsHolding(store, name);
-  if (deals.length === 0) return undefined;
+  if (deals.length === 0) return 'public';
   const whose = `${name} belongs to private deal ${deals.map((deal) => deal.id).join(', ')}`;
   if (!request.headers[SIGNED_REQUEST_HEADERS.signature]) {
-    return `${whose}: only its members may download it, with a signed request (see signRequest)`;
+    return { refused: `${whose}: only its members may download it, with a signed request (see signRequest)` };
   }
   let sender: Address;
   try {
@@ -55,9 +56,11 @@ export async function privateContentRefusal(
       guard,
     );
   } catch (error) {
-    if (error instanceof RequestAuthError) return `${whose}: ${error.message}`;
+    if (error instanceof RequestAuthError) return { refused: `${whose}: ${error.message}` };
     throw error;
   }
-  if (deals.some((deal) => isMember(deal, sender))) return undefined;
-  return `${whose}, and ${sender} is not its job creator, resource provider or one of its mediators`;
+  if (deals.some((deal) => isMember(deal, sender))) return 'private';
+  return {
+    refused: `${whose}, and ${sender} is not its job creator, resource provider or one of its mediators`,
+  };
 }

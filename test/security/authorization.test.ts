@@ -217,6 +217,7 @@ describe("a private deal's content", () => {
         const response = await get(cid, signingFetch(member), 'car');
         expect(response.status).toBe(200);
         expect(response.headers.get('x-ipfs-roots')).toBe(cid);
+        expect(response.headers.get('cache-control')).toMatch(/^private,/);
         await response.arrayBuffer();
       }
     }
@@ -230,6 +231,7 @@ describe("a private deal's content", () => {
     const file = await uploadFile(proposed.dealId, accounts.resourceProvider, 'public result ');
     const response = await get(file.root, fetch, 'car');
     expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toMatch(/^public,/);
     await response.arrayBuffer();
   });
   it('the same bytes uploaded for a deal that is not private are public: whoever uploaded them had them', async () => {
