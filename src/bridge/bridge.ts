@@ -278,13 +278,9 @@ export class Bridge {
         case DealState.Accepted:
         case DealState.MediationAccepted: {
           const resultCID = await submittedResultCID(this.#client, network, id);
-          await downloadResult(
-            network.solverUrl,
-            resultCID,
-            this.#blockstore,
-            this.#options.dataDir,
-            this.#signal,
-          );
+          await downloadResult(network.solverUrl, resultCID, this.#blockstore, this.#options.dataDir, {
+            signal: this.#signal,
+          });
           if (status.state === DealState.ResultsSubmitted) await accept(this.#wallet, network, deal);
           this.#store.setResult(job.jobId, resultCID);
           return;

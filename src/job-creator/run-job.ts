@@ -33,6 +33,7 @@ import {
 } from '../protocol/eip712.js';
 import { LilypadError } from '../protocol/errors.js';
 import type { NetworkConfig } from '../protocol/network.js';
+import { signingFetch } from '../protocol/signed-request.js';
 import { SolverClient } from '../protocol/solver-client.js';
 import type { SolverEvent } from '../protocol/wire.js';
 import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
@@ -77,6 +78,8 @@ export type RunJobOptions = {
    * the job goes on from where the solver and the chain say it is, to its end.
    */
   resume?: { jobOfferId: Hex };
+  /** The deal's inputs and result are served by the directory to its members only (its module stays public). */
+  private?: boolean;
 };
 
 export type JobResult = {
@@ -109,11 +112,14 @@ export async function downloadResult(
   resultCID: string,
   blockstore: Blockstore,
   dataDir: string,
-  signal?: AbortSignal,
+  options: { signal?: AbortSignal | undefined; fetch?: typeof fetch } = {},
 ): Promise<{ resultDir: string; fetched: { blocks: number; bytes: number } }> {
   const resultDir = join(dataDir, 'downloaded-files', resultCID);
   const partial = `${resultDir}.partial-${randomBytes(4).toString('hex')}`;
-  const fetched = await downloadFolder(solverUrl, resultCID, blockstore, partial, { signal });
+  const fetched = await downloadFolder(solverUrl, resultCID, blockstore, partial, {
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  });
   await rm(resultDir, { recursive: true, force: true });
   await rename(partial, resultDir);
   return { resultDir, fetched };
@@ -281,7 +287,8 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
             event.resultCID,
             blockstore,
             dataDir,
-            signal,
+            // Signed: a private deal's result is served to its members only.
+            { signal, fetch: signingFetch(account) },
           );
           progress({ type: 'job:result-verified', resultCID: event.resultCID, path: resultDir, ...fetched });
           const check = await runCheck(options.check ?? { kind: 'accept' }, {
@@ -452,7 +459,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       } else {
         subscription = await solver.subscribe(onEvent, { signal });
         const signature = await account.signTypedData(jobOfferTypedData(network, offer));
-        await solver.postJobOffer({ offer, signature });
+        await solver.postJobOffer({ offer, signature }, { private: options.private === true });
         progress({ type: 'job:offer-posted', jobOfferId: offerId });
       }
       markPosted();

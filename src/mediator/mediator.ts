@@ -38,6 +38,7 @@ import { readManifest } from '../modules/manifest.js';
 import { DealState, dealStateName } from '../protocol/deal-states.js';
 import { dealId as computeDealId, type Deal, jobOfferId } from '../protocol/eip712.js';
 import type { NetworkConfig } from '../protocol/network.js';
+import { signingFetch } from '../protocol/signed-request.js';
 import { SolverClient } from '../protocol/solver-client.js';
 import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
 import { downloadFolder } from '../storage/verified-fetch.js';
@@ -303,7 +304,10 @@ export class Mediator {
     if (existsSync(dir)) return dir;
     const partial = `${dir}.partial-${randomBytes(4).toString('hex')}`;
     await rm(partial, { recursive: true, force: true });
-    await downloadFolder(this.#options.network.solverUrl, cid, this.#blockstore, partial);
+    // Signed: a private deal's content is served to the mediators it lists.
+    await downloadFolder(this.#options.network.solverUrl, cid, this.#blockstore, partial, {
+      fetch: signingFetch(this.account),
+    });
     await rename(partial, dir);
     return dir;
   }

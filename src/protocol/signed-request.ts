@@ -8,7 +8,7 @@ import { LilypadError } from './errors.js';
 
 export const SIGNED_REQUEST_WINDOW_MS = 60_000;
 
-const header = {
+export const SIGNED_REQUEST_HEADERS = {
   address: 'x-lilypad-address',
   timestamp: 'x-lilypad-timestamp',
   nonce: 'x-lilypad-nonce',
@@ -32,10 +32,10 @@ export async function signRequest(
     message: requestMessage(method, path, timestamp, nonce, body),
   });
   return {
-    [header.address]: account.address,
-    [header.timestamp]: timestamp,
-    [header.nonce]: nonce,
-    [header.signature]: signature,
+    [SIGNED_REQUEST_HEADERS.address]: account.address,
+    [SIGNED_REQUEST_HEADERS.timestamp]: timestamp,
+    [SIGNED_REQUEST_HEADERS.nonce]: nonce,
+    [SIGNED_REQUEST_HEADERS.signature]: signature,
   };
 }
 
@@ -74,13 +74,13 @@ export async function verifyRequest(
     const value = request.headers[name];
     return Array.isArray(value) ? value[0] : value;
   };
-  const address = get(header.address);
-  const timestamp = get(header.timestamp);
-  const nonce = get(header.nonce);
-  const signature = get(header.signature);
+  const address = get(SIGNED_REQUEST_HEADERS.address);
+  const timestamp = get(SIGNED_REQUEST_HEADERS.timestamp);
+  const nonce = get(SIGNED_REQUEST_HEADERS.nonce);
+  const signature = get(SIGNED_REQUEST_HEADERS.signature);
   if (!address || !timestamp || !nonce || !signature) {
     throw new RequestAuthError('this request must be signed', {
-      hint: `send the ${Object.values(header).join(', ')} headers (see signRequest)`,
+      hint: `send the ${Object.values(SIGNED_REQUEST_HEADERS).join(', ')} headers (see signRequest)`,
     });
   }
   if (!/^\d+$/.test(timestamp) || Math.abs(now - Number(timestamp)) > SIGNED_REQUEST_WINDOW_MS) {
@@ -103,4 +103,18 @@ export async function verifyRequest(
   if (!guard.claim(`${signer}:${nonce}`, now))
     throw new RequestAuthError('this request was already used (replay)');
   return signer;
+}
+
+/**
+ * A fetch that signs every request as `account`, over an empty body (for GET and HEAD): the directory
+ * serves a private deal's content to its members' signed requests only.
+ */
+export function signingFetch(account: LocalAccount, inner: typeof fetch = globalThis.fetch): typeof fetch {
+  return async (input, init = {}) => {
+    const url = new URL(input instanceof Request ? input.url : input);
+    const headers = new Headers(init.headers);
+    const signed = await signRequest(account, init.method ?? 'GET', `${url.pathname}${url.search}`);
+    for (const [name, value] of Object.entries(signed)) headers.set(name, value);
+    return inner(url, { ...init, headers });
+  };
 }

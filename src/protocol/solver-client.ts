@@ -79,10 +79,12 @@ export class SolverClient {
     return this.#request('GET', '/api/v1/health');
   }
 
-  async postJobOffer(signed: SignedJobOffer): Promise<OfferAccepted> {
+  /** With `private`, the deal's inputs and result are served to its members only. */
+  async postJobOffer(signed: SignedJobOffer, options: { private?: boolean } = {}): Promise<OfferAccepted> {
+    const body = options.private ? { ...signed, private: true } : signed;
     return parseWire(
       offerAcceptedSchema,
-      await this.#request('POST', '/api/v1/job-offers', toWire(signed)),
+      await this.#request('POST', '/api/v1/job-offers', toWire(body)),
       'offer answer',
     );
   }

@@ -96,6 +96,12 @@ export const dealSchema = z.object({
 export const signedJobOfferSchema = z.object({ offer: jobOfferSchema, signature: signatureSchema });
 export const signedResourceOfferSchema = z.object({ offer: resourceOfferSchema, signature: signatureSchema });
 export type SignedJobOffer = z.output<typeof signedJobOfferSchema>;
+/**
+ * What a job creator posts: the signed offer and, apart from it (the offer's EIP-712 type is fixed), whether the
+ * deal's uploads are private. Only the holder of the signed offer can post it first, and the first post decides.
+ */
+export const jobOfferPostSchema = signedJobOfferSchema.extend({ private: z.boolean().optional() });
+export type JobOfferPost = z.output<typeof jobOfferPostSchema>;
 export type SignedResourceOffer = z.output<typeof signedResourceOfferSchema>;
 
 export const dealSignatureSchema = z.object({ signature: signatureSchema });

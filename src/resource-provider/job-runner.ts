@@ -27,13 +27,17 @@ export class JobRunner {
   readonly #blockstore: Blockstore;
   readonly #executorFor: (kind: Executor['kind']) => Executor;
   readonly #fetching = new Map<string, Promise<string>>();
+  readonly #fetch: typeof fetch | undefined;
 
   constructor(options: {
     dataDir: string;
     solverUrl: string;
     blockstore: Blockstore;
     executors?: Partial<Record<Executor['kind'], Executor>>;
+    /** Fetches from the directory; a signing one (signingFetch) gets a private deal's inputs. */
+    fetch?: typeof fetch;
   }) {
+    this.#fetch = options.fetch;
     this.#dataDir = options.dataDir;
     this.#solverUrl = options.solverUrl;
     this.#blockstore = options.blockstore;
@@ -54,7 +58,7 @@ export class JobRunner {
     if (hasFiles) await mkdir(inputsDir, { recursive: true });
     // File inputs come from the directory, verified block by block, like the module.
     const inputs = await materializeFileInputs(manifest, validated, inputsDir, async (cid, target) => {
-      await fetchDag(this.#solverUrl, cid, this.#blockstore);
+      await fetchDag(this.#solverUrl, cid, this.#blockstore, this.#fetch ? { fetch: this.#fetch } : {});
       await exportPath(this.#blockstore, cid, target);
     });
     const bundleDir = join(this.#dataDir, 'results', dealId);

@@ -37,6 +37,7 @@ import {
   resourceOfferTypedData,
 } from '../protocol/eip712.js';
 import type { NetworkConfig } from '../protocol/network.js';
+import { signingFetch } from '../protocol/signed-request.js';
 import { SolverClient } from '../protocol/solver-client.js';
 import type { SolverEvent } from '../protocol/wire.js';
 import { type Blockstore, openBlockstore } from '../storage/blockstore.js';
@@ -150,6 +151,7 @@ export class ResourceProvider {
       solverUrl: network.solverUrl,
       blockstore: this.#blockstore,
       executors: this.#options.executors,
+      fetch: signingFetch(this.account),
     });
     this.#settler = new JudgeSettler({
       wallet: this.#wallet,

@@ -14,8 +14,8 @@ import { ReplayGuard, RequestAuthError, verifyRequest } from '../protocol/signed
 import {
   dealSignatureSchema,
   hashSchema,
+  jobOfferPostSchema,
   parseWire,
-  signedJobOfferSchema,
   signedResourceOfferSchema,
   toWire,
 } from '../protocol/wire.js';
@@ -27,6 +27,7 @@ import { NotAModuleError } from './module-car.js';
 import { registerModulePublishing } from './module-route.js';
 import { registerNetworkStatsRoute } from './network-stats.js';
 import { openApiDocument } from './openapi.js';
+import { privateContentAccess } from './private-content.js';
 import { DealNotFoundError, OfferRejectedError, type Solver } from './solver.js';
 
 export const CAR_CONTENT_TYPE = 'application/vnd.ipld.car';
@@ -112,9 +113,9 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
   // ---- job offers ---------------------------------------------------------------------------------
 
   app.post('/api/v1/job-offers', async (request, reply) => {
-    const signed = parseWire(signedJobOfferSchema, request.body, 'job offer');
+    const { private: isPrivate, ...signed } = parseWire(jobOfferPostSchema, request.body, 'job offer');
     limiter.take(signed.offer.jobCreator);
-    const outcome = await solver.addJobOffer(signed);
+    const outcome = await solver.addJobOffer(signed, { private: isPrivate === true });
     return created(reply, outcome.created, {
       id: outcome.id,
       status: outcome.status,
@@ -226,7 +227,9 @@ export async function buildSolverApi(solver: Solver): Promise<FastifyInstance> {
   registerModulePublishing(app, { directory: solver.directory, authenticate });
   registerNetworkStatsRoute(app, solver.store);
 
-  await registerGateway(app, solver.blockstore);
+  await registerGateway(app, solver.blockstore, {
+    access: (request, cid) => privateContentAccess(solver.store, guard, request, cid),
+  });
 
   // ---- events -------------------------------------------------------------------------------------
 

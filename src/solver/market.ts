@@ -9,7 +9,7 @@ import type { Address, Hex } from 'viem';
 import { DealState } from '../protocol/deal-states.js';
 import { deriveDeal } from '../protocol/derive-deal.js';
 import { LilypadError } from '../protocol/errors.js';
-import type { SignedJobOffer, SignedResourceOffer, SolverEvent } from '../protocol/wire.js';
+import type { SignedResourceOffer, SolverEvent } from '../protocol/wire.js';
 import { OfferBook } from './offer-book.js';
 import type { OfferHashes } from './offer-hashes.js';
 import {
@@ -97,7 +97,7 @@ export class Market {
 
   // ---- offers arriving ----------------------------------------------------------------------------
 
-  addJobOffer(input: { id: Hex; signed: SignedJobOffer; createdAt: number }): JobOfferOutcome {
+  addJobOffer(input: Pick<StoredJobOffer, 'id' | 'signed' | 'createdAt' | 'private'>): JobOfferOutcome {
     if (this.#book.getJob(input.id)) return { id: input.id, created: false, status: 'queued', dealId: null };
     const job: StoredJobOffer = { ...input, status: 'queued', dealId: null, reason: null };
     const now = this.#nowSeconds();

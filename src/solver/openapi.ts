@@ -9,6 +9,7 @@ import {
   apiErrorSchema,
   dealSignatureSchema,
   dealViewSchema,
+  jobOfferPostSchema,
   jobOfferViewSchema,
   jobWhySchema,
   offerAcceptedSchema,
@@ -21,6 +22,7 @@ import {
 
 const schemas = {
   SignedJobOffer: signedJobOfferSchema,
+  JobOfferPost: jobOfferPostSchema,
   SignedResourceOffer: signedResourceOfferSchema,
   OfferAccepted: offerAcceptedSchema,
   OfferCancelled: offerCancelledSchema,
@@ -82,8 +84,9 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/api/v1/job-offers': {
         post: {
-          summary: 'post a signed job offer; it is matched at once or waits in the queue',
-          requestBody: { required: true, content: json('SignedJobOffer') },
+          summary:
+            'post a signed job offer (private: the deal uploads are served to its members only); it is matched at once or waits in the queue',
+          requestBody: { required: true, content: json('JobOfferPost') },
           responses: {
             201: answer('taken', 'OfferAccepted'),
             200: answer('already known', 'OfferAccepted'),
@@ -253,6 +256,10 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [{ name: 'cid', in: 'path', required: true, schema: { type: 'string' } }],
           responses: {
             200: { description: 'the block or CAR' },
+            403: {
+              description:
+                "a private deal's input or result: served only to the deal's members, on a signed request",
+            },
             404: { description: 'not in the directory' },
           },
         },

@@ -295,11 +295,13 @@ export class Solver {
 
   // ---- offers -------------------------------------------------------------------------------------
 
-  async addJobOffer(signed: SignedJobOffer): Promise<JobOfferOutcome> {
+  /** With `private`, the deal's uploads are served to its members only (see contentRefusal). */
+  async addJobOffer(signed: SignedJobOffer, options: { private?: boolean } = {}): Promise<JobOfferOutcome> {
     const { offer, signature } = signed;
     const id = this.#hashes.jobOfferId(offer);
     this.#checkOffer(offer, id, signature, offer.jobCreator, 'job creator');
-    return this.#run(() => this.#market.addJobOffer({ id, signed, createdAt: Date.now() }));
+    const job = { id, signed, createdAt: Date.now(), ...(options.private ? { private: true } : {}) };
+    return this.#run(() => this.#market.addJobOffer(job));
   }
 
   async addResourceOffer(signed: SignedResourceOffer): Promise<ResourceOfferOutcome> {

@@ -35,7 +35,8 @@ const PROVIDER_OF_BODY = "lower(json_extract(body, '$.offer.resourceProvider'))"
 // network's statistics read the offers online and the deals of the last hour through two more.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS job_offers (
-  id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, reason TEXT, created_at INTEGER NOT NULL
+  id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, reason TEXT, created_at INTEGER NOT NULL,
+  private INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS resource_offers (
   id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, created_at INTEGER NOT NULL,
@@ -87,6 +88,7 @@ type JobOfferRow = {
   deal_id: Hex | null;
   reason: string | null;
   created_at: number;
+  private: number;
 };
 type ResourceOfferRow = {
   id: Hex;
@@ -168,8 +170,8 @@ const MODULE_PIN_SELECT = `SELECT cid, publisher, bytes, published_at AS publish
 const fromJson = <T>(text: string): T =>
   JSON.parse(text, (key, v) => (bigintFields.has(key) && typeof v === 'string' ? BigInt(v) : v)) as T;
 
-const JOB_OFFER_INSERT =
-  'INSERT OR IGNORE INTO job_offers (id, body, status, deal_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)';
+const JOB_OFFER_INSERT = `INSERT OR IGNORE INTO job_offers (id, body, status, deal_id, reason, created_at, private)
+  VALUES (?, ?, ?, ?, ?, ?, ?)`;
 // The provider column is derived from the body, so an old journal's entries insert the same way.
 const RESOURCE_OFFER_INSERT = `INSERT OR IGNORE INTO resource_offers (id, body, status, deal_id, created_at, resource_provider)
   SELECT id, body, status, deal_id, created_at, ${PROVIDER_OF_BODY}
@@ -208,6 +210,12 @@ export class SqliteStore implements Store {
     const offerColumnNames = (this.#db.pragma('table_info(resource_offers)') as { name: string }[]).map(
       (c) => c.name,
     );
+    const jobColumnNames = (this.#db.pragma('table_info(job_offers)') as { name: string }[]).map(
+      (c) => c.name,
+    );
+    if (!jobColumnNames.includes('private')) {
+      this.#db.exec('ALTER TABLE job_offers ADD COLUMN private INTEGER NOT NULL DEFAULT 0');
+    }
     if (!offerColumnNames.includes('resource_provider')) {
       this.#db.exec(`ALTER TABLE resource_offers ADD COLUMN resource_provider TEXT;
         UPDATE resource_offers SET resource_provider = ${PROVIDER_OF_BODY};`);
@@ -241,6 +249,7 @@ export class SqliteStore implements Store {
         offer.dealId,
         offer.reason,
         offer.createdAt,
+        offer.private ? 1 : 0,
       ).changes === 1
     );
   }
@@ -449,6 +458,12 @@ export class SqliteStore implements Store {
     ).all(dealId) as Upload[];
   }
 
+  dealsHolding(cid: string): Hex[] {
+    return (this.#sql('SELECT deal_id FROM uploads WHERE cid = ?').all(cid) as { deal_id: Hex }[]).map(
+      (row) => row.deal_id,
+    );
+  }
+
   uploadedBytes(uploader: Address): number {
     const row = this.#sql(
       `SELECT (SELECT COALESCE(SUM(u.bytes), 0) FROM uploads u JOIN deals d ON d.id = u.deal_id
@@ -552,7 +567,10 @@ function applyOldJournal(db: Database.Database): void {
   if (!exists) return;
   const rows = db.prepare('SELECT entries FROM journal ORDER BY seq').all() as { entries: string }[];
   const statements: Record<string, Database.Statement> = {
-    job: db.prepare(JOB_OFFER_INSERT),
+    // The journal predates private job offers.
+    job: db.prepare(
+      'INSERT OR IGNORE INTO job_offers (id, body, status, deal_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
     resource: db.prepare(RESOURCE_OFFER_INSERT),
     deal: db.prepare(DEAL_UPSERT),
     event: db.prepare(EVENT_INSERT),
@@ -585,6 +603,7 @@ function jobOfferFromRow(row: JobOfferRow): StoredJobOffer {
     dealId: row.deal_id,
     reason: row.reason,
     createdAt: row.created_at,
+    ...(row.private ? { private: true } : {}),
   };
 }
 

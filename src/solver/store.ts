@@ -24,6 +24,11 @@ export type StoredJobOffer = {
   /** Why it is still queued, or why it was cancelled. */
   reason: string | null;
   createdAt: number;
+  /**
+   * The job creator asked that its deal's uploads (inputs, result) be served only to the deal's members.
+   * Not part of the signed offer (its EIP-712 type is what the contract hashes): the first post decides it.
+   */
+  private?: boolean;
 };
 
 export type StoredResourceOffer = {
@@ -116,6 +121,8 @@ export interface Store {
   /** Returns false when this CID was already recorded for this deal. */
   recordUpload(upload: Upload): boolean;
   uploadsOfDeal(dealId: Hex): Upload[];
+  /** The deals `cid` was uploaded for. */
+  dealsHolding(cid: string): Hex[];
   /** Bytes `uploader` has in the directory: over deals whose content is not collected, and its module pins. */
   uploadedBytes(uploader: Address): number;
 

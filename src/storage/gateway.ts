@@ -13,10 +13,17 @@ const CAR_RESPONSE_TYPE = `${CAR_CONTENT_TYPE}; version=1; order=dfs; dups=n`;
 const SUPPORTED = `${RAW_CONTENT_TYPE} (one block) or ${CAR_CONTENT_TYPE} (the whole DAG), by Accept header or ?format=raw|car`;
 // A year: a CID's bytes never change (the value the IPFS gateway spec uses).
 const CACHE_CONTROL = 'public, max-age=29030400, immutable';
+// Content served to some requesters only: a shared cache must not keep it for the others.
+const PRIVATE_CACHE_CONTROL = 'private, max-age=29030400, immutable';
+
+/** Whether a request may have a CID: anyone's, only this requester's, or refused (403) with a reason. */
+export type GatewayAccess = 'public' | 'private' | { refused: string };
 
 export interface GatewayOptions {
   /** Mounts the gateway under a prefix, e.g. "/directory" serves "/directory/ipfs/<cid>". Default "". */
   prefix?: string;
+  /** Who may have `cid`. Default: everything is public. */
+  access?: (request: FastifyRequest, cid: CID) => Promise<GatewayAccess>;
 }
 
 type Format = 'raw' | 'car';
@@ -111,6 +118,8 @@ export async function registerGateway(
     } catch {
       return sendError(reply, 400, `invalid CID "${request.params.cid}"`);
     }
+    const access = (await options.access?.(request, cid)) ?? 'public';
+    if (typeof access === 'object') return sendError(reply, 403, access.refused);
     const format = negotiateFormat(request.headers.accept, request.query.format);
     if (!format) return sendError(reply, 406, `not acceptable: this trustless gateway serves ${SUPPORTED}`);
     const scope = request.query['dag-scope'] ?? 'all';
@@ -131,7 +140,7 @@ export async function registerGateway(
     reply.header('etag', etag);
     reply.header('x-ipfs-path', `/ipfs/${name}`);
     reply.header('x-ipfs-roots', name);
-    reply.header('cache-control', CACHE_CONTROL);
+    reply.header('cache-control', access === 'private' ? PRIVATE_CACHE_CONTROL : CACHE_CONTROL);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('content-disposition', `attachment; filename="${name}.${format}"`);
     if (request.headers['if-none-match']?.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {

@@ -8,12 +8,14 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicClientFor } from '../../src/chain/clients.js';
 import { escrowBalance } from '../../src/chain/deals.js';
-import { devAccounts } from '../../src/chain/dev-accounts.js';
+import { devAccount, devAccounts } from '../../src/chain/dev-accounts.js';
 import { type DevnetState, readDevnetState } from '../../src/devnet/state-file.js';
 import { defaults } from '../../src/protocol/defaults.js';
+import { signingFetch } from '../../src/protocol/signed-request.js';
 import { folderCid } from '../../src/storage/unixfs.js';
 import { compileAssemblyScriptFile } from '../executors/assemblyscript.js';
 import { MOO_STDOUT } from '../fixtures/cow.js';
@@ -44,6 +46,27 @@ function anvilProcesses(dataDir: string): string[] {
       return false; // gone
     }
   });
+}
+
+/** The executors' compliance module in "copy" mode: copies every file of /inputs to /outputs. */
+async function writeCopyModule(moduleDir: string): Promise<string> {
+  await mkdir(moduleDir);
+  await writeFile(join(moduleDir, 'copy.wasm'), await compileAssemblyScriptFile('compliance.as'));
+  await writeFile(
+    join(moduleDir, 'lilypad.module.json'),
+    JSON.stringify({
+      name: 'copy',
+      version: 'v1',
+      description: 'copies its input file to its outputs',
+      executor: 'wasm',
+      entry: { wasm: 'copy.wasm', args: ['copy', { input: 'Image' }] },
+      inputs: { Image: { type: 'file', description: 'any file', maxBytes: 1_000_000 } },
+      spec: { cpu: 100, gpu: 0, gpuVram: 0, ram: 16, disk: 4 },
+      timeoutSeconds: 30,
+      deterministic: true,
+    }),
+  );
+  return moduleDir;
 }
 
 describe('lilypad run against a running devnet', () => {
@@ -147,24 +170,7 @@ describe('lilypad run against a running devnet', () => {
   });
 
   it('sends a file input as a CID through the directory: the module reads it at /inputs/<Name>', async () => {
-    // The executors' compliance module in "copy" mode copies every file of /inputs to /outputs.
-    const moduleDir = join(dataDir, 'copy-module');
-    await mkdir(moduleDir);
-    await writeFile(join(moduleDir, 'copy.wasm'), await compileAssemblyScriptFile('compliance.as'));
-    await writeFile(
-      join(moduleDir, 'lilypad.module.json'),
-      JSON.stringify({
-        name: 'copy',
-        version: 'v1',
-        description: 'copies its input file to its outputs',
-        executor: 'wasm',
-        entry: { wasm: 'copy.wasm', args: ['copy', { input: 'Image' }] },
-        inputs: { Image: { type: 'file', description: 'any file', maxBytes: 1_000_000 } },
-        spec: { cpu: 100, gpu: 0, gpuVram: 0, ram: 16, disk: 4 },
-        timeoutSeconds: 30,
-        deterministic: true,
-      }),
-    );
+    const moduleDir = await writeCopyModule(join(dataDir, 'copy-module'));
     const image = join(dataDir, 'photo.png');
     const bytes = new Uint8Array(300_000).map((_, i) => (i * 7) % 251); // several UnixFS chunks
     await writeFile(image, bytes);
@@ -174,6 +180,28 @@ describe('lilypad run against a running devnet', () => {
     expect(run.code, run.stderr).toBe(0);
     const { resultDir } = JSON.parse(run.stdout) as { resultDir: string };
     expect(new Uint8Array(await readFile(join(resultDir, 'outputs', 'Image')))).toEqual(bytes);
+  }, 120_000);
+
+  it('runs a private job: the provider gets its file input, the job creator its verified result, nobody else either', async () => {
+    const moduleDir = await writeCopyModule(join(dataDir, 'private-copy-module'));
+    const secret = join(dataDir, 'secret.bin');
+    const bytes = new Uint8Array(300_000).map((_, i) => (i * 13) % 251);
+    await writeFile(secret, bytes);
+    const run = await runCli(['run', moduleDir, '-i', `Image=@${secret}`, '--private', '--json'], {
+      LILYPAD_DATA_DIR: dataDir,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const { resultDir, resultCID } = JSON.parse(run.stdout) as { resultDir: string; resultCID: string };
+    expect(new Uint8Array(await readFile(join(resultDir, 'outputs', 'Image')))).toEqual(bytes);
+    expect((await folderCid(resultDir)).toString()).toBe(resultCID);
+    const result = `${state.network.solverUrl}/ipfs/${resultCID}?format=car`;
+    const unsigned = await fetch(result);
+    expect(unsigned.status).toBe(403);
+    expect(await unsigned.text()).toMatch(/only its members may download it/);
+    const jobCreator = privateKeyToAccount(devAccount('jobCreator').privateKey);
+    const signed = await signingFetch(jobCreator)(result);
+    expect(signed.status).toBe(200);
+    await signed.arrayBuffer();
   }, 120_000);
 
   it('refuses an input the module does not have, naming it, before anything is signed', async () => {
@@ -209,6 +237,7 @@ describe('lilypad --help', () => {
       '--data-dir',
       '--json',
       '--timeout',
+      '--private',
       'WEB3_PRIVATE_KEY',
       'WEB3_RPC_URL',
       'LILYPAD_SOLVER_URL',

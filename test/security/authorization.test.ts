@@ -1,20 +1,23 @@
 /**
  * Nobody acts for another account, one test per rule: at the solver (offers, deal signatures, the
- * running report, directory uploads, cancellation) and on-chain (the batch calls, withdrawals). Each
+ * running report, directory uploads, cancellation, downloads of a private deal's content) and on-chain (the batch calls, withdrawals). Each
  * refusal says who may act, and leaves the store or the escrow as it was. Single calls by the wrong
  * party (submitResult, accept, challenge, verdict) are in test/chain; the web app's accounts in
  * web-hostile.test.ts.
  */
 import fc from 'fast-check';
-import type { Hex } from 'viem';
+import type { Hex, LocalAccount } from 'viem';
 import { parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptMany, agree, submitResult, submitResults, withdraw } from '../../src/chain/deals.js';
 import { dealTypedData } from '../../src/protocol/eip712.js';
-import { signRequest } from '../../src/protocol/signed-request.js';
+import { signingFetch, signRequest } from '../../src/protocol/signed-request.js';
 import { SolverClient } from '../../src/protocol/solver-client.js';
 import { type SolverEvent, toWire } from '../../src/protocol/wire.js';
-import { CAR_CONTENT_TYPE } from '../../src/storage/car.js';
+import { getBlock, memoryBlockstore } from '../../src/storage/blockstore.js';
+import { CAR_CONTENT_TYPE, exportCar } from '../../src/storage/car.js';
+import { blockLinks } from '../../src/storage/dag.js';
+import { importBytes } from '../../src/storage/unixfs.js';
 import { startChain, type TestChain } from '../chain/setup.js';
 import { accounts, resourceOffer, signResourceOffer } from '../protocol/fixtures.js';
 import { type ProposedDeal, type SolverFixture, startSolverFixture } from './solver-fixture.js';
@@ -156,6 +159,86 @@ describe('at the solver', () => {
     rpSubscription.close();
     expect(own.some((e) => 'dealId' in e && e.dealId === proposed.dealId)).toBe(true);
     expect(events).toEqual([]);
+  });
+});
+
+describe("a private deal's content", () => {
+  /** A file of more than one block, uploaded by `who` for `dealId`; returns its root and one inner block. */
+  async function uploadFile(dealId: Hex, who: LocalAccount, text: string) {
+    const source = memoryBlockstore();
+    const root = await importBytes(source, new TextEncoder().encode(text.repeat((300 * 1024) / text.length)));
+    await new SolverClient(fixture.solver.url, who).uploadCar(dealId, await exportCar(source, root));
+    const [inner] = blockLinks(root, await getBlock(source, root));
+    return { root: root.toString(), inner: String(inner) };
+  }
+  const get = (cid: string, viaFetch: typeof fetch = fetch, format = 'raw') =>
+    viaFetch(`${fixture.solver.url}/ipfs/${cid}?format=${format}`);
+  const refusal = async (response: Response) => {
+    expect(response.status).toBe(403);
+    return response.text();
+  };
+
+  let privateDeal: ProposedDeal;
+  let input: { root: string; inner: string };
+  let result: { root: string; inner: string };
+  beforeAll(async () => {
+    privateDeal = await fixture.proposeDeal(7n, { private: true });
+    input = await uploadFile(privateDeal.dealId, accounts.jobCreator, 'private input ');
+    result = await uploadFile(privateDeal.dealId, accounts.resourceProvider, 'private result ');
+  }, 60_000);
+
+  it('is refused, as a block and as a CAR, to an unsigned request and to a stranger signing its own', async () => {
+    for (const cid of [input.root, result.root]) {
+      for (const format of ['raw', 'car']) {
+        expect(await refusal(await get(cid, fetch, format))).toMatch(
+          /belongs to private deal .*only its members may download it, with a signed request/,
+        );
+        expect(await refusal(await get(cid, signingFetch(accounts.stranger), format))).toMatch(
+          new RegExp(
+            `${accounts.stranger.address} is not its job creator, resource provider or one of its mediators`,
+          ),
+        );
+      }
+    }
+    // A stranger signing as a member does not pass either.
+    const path = `/ipfs/${result.root}?format=raw`;
+    const asMember = {
+      ...(await signRequest(accounts.stranger, 'GET', path)),
+      'x-lilypad-address': accounts.jobCreator.address,
+    };
+    expect(await refusal(await fetch(`${fixture.solver.url}${path}`, { headers: asMember }))).toMatch(
+      /does not match its address/,
+    );
+  });
+
+  it("is served to the deal's job creator, resource provider and mediator on signed requests", async () => {
+    for (const member of [accounts.jobCreator, accounts.resourceProvider, accounts.mediator]) {
+      for (const cid of [input.root, result.root]) {
+        const response = await get(cid, signingFetch(member), 'car');
+        expect(response.status).toBe(200);
+        expect(response.headers.get('x-ipfs-roots')).toBe(cid);
+        expect(response.headers.get('cache-control')).toMatch(/^private,/);
+        await response.arrayBuffer();
+      }
+    }
+  });
+
+  it('guards only the roots: an inner block is served to whoever names its CID (learnt from the root)', async () => {
+    expect((await get(result.inner)).status).toBe(200);
+  });
+
+  it('a deal that did not ask for privacy serves its uploads to anyone', async () => {
+    const file = await uploadFile(proposed.dealId, accounts.resourceProvider, 'public result ');
+    const response = await get(file.root, fetch, 'car');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toMatch(/^public,/);
+    await response.arrayBuffer();
+  });
+  it('the same bytes uploaded for a deal that is not private are public: whoever uploaded them had them', async () => {
+    const same = await uploadFile(proposed.dealId, accounts.resourceProvider, 'private result ');
+    expect(same.root).toBe(result.root);
+    expect((await get(result.root)).status).toBe(200);
+    expect((await get(input.root)).status).toBe(403);
   });
 });
 

@@ -30,8 +30,11 @@ export type SolverFixture = {
   dataDir: string;
   /** Every row of the store's tables and every block file, as one comparable string. */
   snapshot(): Promise<string>;
-  /** Posts matching offers of the dev job creator and provider (this nonce) and waits for their deal. */
-  proposeDeal(nonce: bigint): Promise<ProposedDeal>;
+  /**
+   * Posts matching offers of the dev job creator and provider (this nonce) and waits for their deal;
+   * with `private`, the job creator asks for the deal's uploads to be served to its members only.
+   */
+  proposeDeal(nonce: bigint, options?: { private?: boolean }): Promise<ProposedDeal>;
   stop(): Promise<void>;
 };
 
@@ -73,7 +76,7 @@ export async function startSolverFixture(limits: Partial<SolverLimits> = {}): Pr
         blocks: await blockFiles(join(dataDir, 'blocks')),
       });
     },
-    proposeDeal: async (nonce) => {
+    proposeDeal: async (nonce, options = {}) => {
       const rp = new SolverClient(solver.url, accounts.resourceProvider);
       const events: SolverEvent[] = [];
       const subscription = await rp.subscribe((event) => events.push(event));
@@ -81,7 +84,7 @@ export async function startSolverFixture(limits: Partial<SolverLimits> = {}): Pr
       try {
         await rp.postResourceOffer(await signResourceOffer(resourceOffer({ nonce }), network));
         const jc = new SolverClient(solver.url, accounts.jobCreator);
-        const { id } = await jc.postJobOffer(await signJobOffer(jobOffer({ nonce }), network));
+        const { id } = await jc.postJobOffer(await signJobOffer(jobOffer({ nonce }), network), options);
         const deadline = Date.now() + 30_000;
         for (;;) {
           const found = events.find((e) => e.type === 'deal:proposed' && e.deal.jobOffer === id);

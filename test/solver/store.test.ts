@@ -259,6 +259,26 @@ for (const { name, open } of implementations) {
       expect(store.uploadedBytes(uploader)).toBe(0);
     });
 
+    it('keeps whether a job offer is private, and knows which deals a CID was uploaded for', async () => {
+      const { store } = fresh();
+      const { job, jobId, deal } = await seed(store);
+      expect(store.getJobOffer(jobId)?.private).toBeUndefined();
+      const privateId = `0x${'cd'.repeat(32)}` as Hex;
+      store.addJobOffer({
+        id: privateId,
+        signed: job,
+        status: 'queued',
+        dealId: null,
+        reason: null,
+        createdAt: 4,
+        private: true,
+      });
+      expect(store.getJobOffer(privateId)?.private).toBe(true);
+      expect(store.dealsHolding('bafy1')).toEqual([]);
+      store.recordUpload({ cid: 'bafy1', dealId: deal.id, uploader: accounts.jobCreator.address, bytes: 1 });
+      expect(store.dealsHolding('bafy1')).toEqual([deal.id]);
+    });
+
     it('pins published modules, renews and touches them, and counts them until they are collected', async () => {
       const { store } = fresh();
       const { deal } = await seed(store);
@@ -365,6 +385,25 @@ describe('SqliteStore: a process killed after its commit', () => {
 });
 
 describe('SqliteStore: an older file', () => {
+  it('gains the private column of job offers: the offers it holds are not private', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lilypad-store-old-'));
+    try {
+      const path = join(dir, 'solver.sqlite');
+      const old = new Database(path);
+      old.exec(`CREATE TABLE job_offers (
+        id TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL, deal_id TEXT, reason TEXT, created_at INTEGER NOT NULL)`);
+      old
+        .prepare("INSERT INTO job_offers VALUES (?, '{}', 'queued', NULL, NULL, 1)")
+        .run(`0x${'ab'.repeat(32)}`);
+      old.close();
+      const store = new SqliteStore(path);
+      expect(store.getJobOffer(`0x${'ab'.repeat(32)}`)?.private).toBeUndefined();
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('gains the provider column of resource offers, filled from the offers it holds', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lilypad-store-old-'));
     try {

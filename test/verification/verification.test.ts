@@ -342,10 +342,16 @@ describe('deterministic jobs', () => {
 });
 
 describe('a module that is not deterministic', () => {
-  it('8a. outputs differ between runs but the traces agree: the mediator accepts', async () => {
+  it('8a. outputs differ between runs but the traces agree: the mediator accepts (a private deal: it signs its download of the claimed result)', async () => {
     providerExecutor.behaviour = 'noisy-stdout';
     const result = await expectChanges(
-      () => job({ module: nondeterministicModule, target: testProvider.address, check: parseCheck('p=1') }),
+      () =>
+        job({
+          module: nondeterministicModule,
+          target: testProvider.address,
+          check: parseCheck('p=1'),
+          private: true,
+        }),
       {
         [jobCreator.address]: { free: -LP(2) },
         [testProvider.address]: { free: LP(1) },

@@ -23,6 +23,7 @@ type RunFlags = {
   check: ResultCheck;
   json: boolean;
   moduleIndex?: string;
+  private: boolean;
 };
 
 export const collectInput = (value: string, inputs: Record<string, string>) => {
@@ -101,6 +102,12 @@ export function registerRun(program: Command): void {
         })
         .default({ kind: 'accept' }, 'accept'),
     )
+    .option(
+      '--private',
+      "serve the job's file inputs and result only to the deal's members (you, the resource provider and " +
+        'the mediators), on signed requests; the module and inline inputs (part of the job offer) stay public',
+      false,
+    )
     .option('--json', 'print one JSON object with the outcome instead of progress and the result', false)
     .addHelpText(
       'after',
@@ -112,6 +119,7 @@ Examples:
   $ lilypad run cowsay:v0.0.1 -i Message="hello" --json
   $ lilypad run cowsay:v0.0.1 -i Message="moo" --check local
   $ lilypad run cowsay:v0.0.1 -i Message="moo" --check p=0.1
+  $ lilypad run github.com/org/resize:v1.2.0 -i Image=@photo.png --private
   $ lilypad run ./modules/my-module -i Width=80 --max-price 2
   $ lilypad run github.com/org/resize:v1.2.0 -i Image=@photo.png
   $ lilypad run cowsay:v0.0.1 -i Message="moo" --network testnet
@@ -158,6 +166,7 @@ async function runCommand(module: string, flags: RunFlags): Promise<void> {
       mediators: flags.mediator ?? run.mediators,
       target: flags.target,
       check: flags.check,
+      private: flags.private,
       signal: controller.signal,
       onProgress: (event) => say(describeProgress(event)),
     });
