@@ -47,7 +47,19 @@ async function readBody(response: Response, limit: number, url: string): Promise
   const chunks: Uint8Array[] = [];
   let length = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      // The connection broke mid-body (a gateway restarting, a cut link): worth another attempt.
+      throw new Retryable(
+        `${url}: the body broke off: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const { done, value } = chunk;
     if (done) break;
     length += value.byteLength;
     if (length > limit) {
@@ -237,8 +249,9 @@ async function fetchCar(
     });
     if (roots.length !== 1 || !roots[0]?.equals(root)) return undefined;
   } catch (error) {
-    // Too big, truncated or incomplete: block by block (a block that does not match its CID throws).
-    if (error instanceof GatewayFetchError || error instanceof InvalidCarError) return undefined;
+    // Too big, cut off, truncated or incomplete: block by block (a block that does not match its CID throws).
+    if (error instanceof GatewayFetchError || error instanceof InvalidCarError || error instanceof Retryable)
+      return undefined;
     throw error;
   }
   return progress;

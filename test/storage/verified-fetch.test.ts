@@ -190,6 +190,35 @@ describe('verified fetch', () => {
     );
   });
 
+  it('tries again when a body breaks off mid-way: the CAR falls back to blocks, a block is fetched again', async () => {
+    // The first `cuts` responses send half their body, then the connection breaks.
+    const cutting = (cuts: number): typeof fetch => {
+      let left = cuts;
+      return async (input, init) => {
+        const response = await fetch(input, init);
+        if (left-- <= 0) return response;
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(bytes.subarray(0, Math.max(1, bytes.length >> 1)));
+            controller.error(new TypeError('terminated'));
+          },
+        });
+        return new Response(body, { status: response.status, headers: response.headers });
+      };
+    };
+    const gateway = await startGateway(source);
+    const out = join(await tempDir(), 'out');
+    // The CAR and the first block break off; the rest arrives block by block.
+    const result = await downloadFolder(gateway, root, memoryBlockstore(), out, { fetch: cutting(2) });
+    expect(result.blocks).toBe(blocks.length);
+    expect(await snapshot(out)).toEqual(await snapshot(dir));
+    // Every attempt breaks off: a GatewayFetchError that says so.
+    await expect(
+      fetchDag(gateway, root, memoryBlockstore(), { fetch: cutting(Number.POSITIVE_INFINITY), retries: 1 }),
+    ).rejects.toThrow(/the body broke off: terminated/);
+  });
+
   it('stops promptly when aborted, with the abort reason', async () => {
     const slow = await customGateway(async (cid) => {
       await new Promise((resolve) => setTimeout(resolve, 150));
