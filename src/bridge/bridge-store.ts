@@ -135,11 +135,6 @@ export class BridgeStore {
     this.#update(jobId, { step: 'dealt', deal: JSON.stringify(toWire(deal)) });
   }
 
-  /** Back to `requested`: the deal ended without a result and the job is offered again. */
-  clearDeal(jobId: bigint): void {
-    this.#update(jobId, { step: 'requested', deal: null });
-  }
-
   setResult(jobId: bigint, resultCID: string): void {
     this.#update(jobId, { step: 'resulted', result_cid: resultCID });
   }
