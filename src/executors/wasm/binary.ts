@@ -156,18 +156,9 @@ export function limitMemory(
   if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0)
     throw invalid('unsupported version');
   const limit = BigInt(limitPages);
-  const reader = new Reader(bytes, 8);
-  while (reader.offset < bytes.length) {
-    const start = reader.offset;
-    const id = reader.byte();
-    const size = Number(reader.leb());
-    const contentStart = reader.offset;
-    const end = contentStart + size;
-    if (end > bytes.length) throw invalid('section runs past the end');
-    if (id !== MEMORY_SECTION) {
-      reader.offset = end;
-      continue;
-    }
+  const found = findSection(bytes, MEMORY_SECTION);
+  if (found) {
+    const { start, contentStart, end } = found;
     const section = new Reader(bytes.subarray(0, end), contentStart);
     const count = section.leb();
     const content: number[] = uleb(count);
@@ -214,18 +205,9 @@ const REFERENCE_TYPES = new Set([0x70, 0x6f]); // funcref, externref
 
 /** Returns the module bytes with the tables' maxima capped as above; throws TableLimitError. */
 export function limitTables(bytes: Uint8Array, limitEntries = TABLE_ENTRIES_LIMIT): Uint8Array {
-  const reader = new Reader(bytes, 8);
-  while (reader.offset < bytes.length) {
-    const start = reader.offset;
-    const id = reader.byte();
-    const size = Number(reader.leb());
-    const contentStart = reader.offset;
-    const end = contentStart + size;
-    if (end > bytes.length) throw invalid('section runs past the end');
-    if (id !== TABLE_SECTION) {
-      reader.offset = end;
-      continue;
-    }
+  const found = findSection(bytes, TABLE_SECTION);
+  if (found) {
+    const { start, contentStart, end } = found;
     const section = new Reader(bytes.subarray(0, end), contentStart);
     const count = section.u32();
     const tables: { type: number; initial: bigint; max: bigint | undefined }[] = [];
@@ -250,6 +232,25 @@ export function limitTables(bytes: Uint8Array, limitEntries = TABLE_ENTRIES_LIMI
     return replaceSection(bytes, start, end, TABLE_SECTION, content);
   }
   return bytes;
+}
+
+/** Where section `id` is: its header's start, its content's start and its end; undefined if absent. */
+function findSection(
+  bytes: Uint8Array,
+  id: number,
+): { start: number; contentStart: number; end: number } | undefined {
+  const reader = new Reader(bytes, 8);
+  while (reader.offset < bytes.length) {
+    const start = reader.offset;
+    const sectionId = reader.byte();
+    const size = Number(reader.leb());
+    const contentStart = reader.offset;
+    const end = contentStart + size;
+    if (end > bytes.length) throw invalid('section runs past the end');
+    if (sectionId === id) return { start, contentStart, end };
+    reader.offset = end;
+  }
+  return undefined;
 }
 
 /** `bytes` with the section at [start, end) replaced by section `id` holding `content`. */
