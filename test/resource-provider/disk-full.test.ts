@@ -10,11 +10,10 @@ import { it } from 'vitest';
 import { publicClientFor } from '../../src/chain/clients.js';
 import { dealStatus } from '../../src/chain/deals.js';
 import { devAccount } from '../../src/chain/dev-accounts.js';
-import type { Executor } from '../../src/executors/executor.js';
-import { WasmExecutor } from '../../src/executors/wasm/wasm-executor.js';
 import { DealState } from '../../src/protocol/deal-states.js';
 import { defaults } from '../../src/protocol/defaults.js';
 import { ResourceProvider } from '../../src/resource-provider/resource-provider.js';
+import { gatedExecutor } from '../fixtures/gated-executor.js';
 import { mountSmallDisk } from '../fixtures/small-disk.js';
 import { useDevnet } from './fixtures/devnet.js';
 import { postSilentJob, waitFor } from './fixtures/silent-job.js';
@@ -39,23 +38,7 @@ it.skipIf(process.getuid?.() !== 0)(
       }),
     );
     // The job waits at a gate, so the disk fills while it runs.
-    let entered: () => void = () => {};
-    const running = new Promise<void>((resolve) => {
-      entered = resolve;
-    });
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const wasm = new WasmExecutor();
-    const gated: Executor = {
-      kind: 'wasm',
-      run: async (job, options) => {
-        entered();
-        await gate;
-        return wasm.run(job, options);
-      },
-    };
+    const { executor: gated, running, release } = gatedExecutor();
     const provider = new ResourceProvider({
       network: devnet.network,
       privateKey: operator.privateKey,

@@ -3,22 +3,18 @@
  * table of its store, every block of its directory), so a test can check that a refused request
  * changed nothing.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { pino } from 'pino';
-import { type Anvil, startAnvil } from '../../src/chain/anvil.js';
-import { publicClientFor, walletClientFor } from '../../src/chain/clients.js';
-import { deployContracts } from '../../src/chain/deploy.js';
-import { devAccount } from '../../src/chain/dev-accounts.js';
+import type { Anvil } from '../../src/chain/anvil.js';
 import type { Network } from '../../src/protocol/eip712.js';
 import { SolverClient } from '../../src/protocol/solver-client.js';
 import type { SolverEvent } from '../../src/protocol/wire.js';
-import { Solver, type SolverLimits } from '../../src/solver/solver.js';
+import type { Solver, SolverLimits } from '../../src/solver/solver.js';
 import { accounts, jobOffer, resourceOffer, signJobOffer, signResourceOffer } from '../protocol/fixtures.js';
+import { startSolverOnAnvil } from '../solver/fixtures/solver-on-anvil.js';
 
-/** The tables that hold what the solver knows (the chain cursor and the write journal move on their own). */
+/** The tables that hold what the solver knows (the chain cursor moves on its own). */
 const KEPT_TABLES = ['job_offers', 'resource_offers', 'deals', 'uploads', 'events', 'event_seqs'];
 
 export type ProposedDeal = Extract<SolverEvent, { type: 'deal:proposed' }>;
@@ -39,21 +35,7 @@ export type SolverFixture = {
 };
 
 export async function startSolverFixture(limits: Partial<SolverLimits> = {}): Promise<SolverFixture> {
-  const anvil = await startAnvil();
-  const contracts = await deployContracts(
-    walletClientFor(anvil.rpcUrl, anvil.chainId, devAccount('deployer').privateKey),
-    publicClientFor(anvil.rpcUrl, anvil.chainId),
-  );
-  const dataDir = await mkdtemp(join(tmpdir(), 'lilypad-hostile-'));
-  const solver = new Solver({
-    network: { chainId: anvil.chainId, rpcUrl: anvil.rpcUrl, ...contracts },
-    privateKey: devAccount('solver').privateKey,
-    dataDir,
-    logger: pino({ level: 'silent' }),
-    pollIntervalMs: 50,
-    limits,
-  });
-  await solver.start();
+  const { anvil, solver, network, dataDir, stop } = await startSolverOnAnvil(limits);
   const reader = new Database(join(dataDir, 'solver.sqlite'), { readonly: true });
   const blockFiles = async (dir: string): Promise<string[]> => {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
@@ -68,7 +50,7 @@ export async function startSolverFixture(limits: Partial<SolverLimits> = {}): Pr
   return {
     anvil,
     solver,
-    network: { chainId: anvil.chainId, deals: contracts.deals },
+    network,
     dataDir,
     snapshot: async () => {
       return JSON.stringify({
@@ -80,7 +62,6 @@ export async function startSolverFixture(limits: Partial<SolverLimits> = {}): Pr
       const rp = new SolverClient(solver.url, accounts.resourceProvider);
       const events: SolverEvent[] = [];
       const subscription = await rp.subscribe((event) => events.push(event));
-      const network = { chainId: anvil.chainId, deals: contracts.deals };
       try {
         await rp.postResourceOffer(await signResourceOffer(resourceOffer({ nonce }), network));
         const jc = new SolverClient(solver.url, accounts.jobCreator);
@@ -98,9 +79,7 @@ export async function startSolverFixture(limits: Partial<SolverLimits> = {}): Pr
     },
     stop: async () => {
       reader.close();
-      await solver.stop();
-      await anvil.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      await stop();
     },
   };
 }

@@ -19,8 +19,6 @@ import { publicClientFor, walletClientFor } from '../../src/chain/clients.js';
 import { dealStatus } from '../../src/chain/deals.js';
 import { deployContracts, fundDevNetwork } from '../../src/chain/deploy.js';
 import { type DevRole, devAccount, devAccounts } from '../../src/chain/dev-accounts.js';
-import type { Executor } from '../../src/executors/executor.js';
-import { WasmExecutor } from '../../src/executors/wasm/wasm-executor.js';
 import { runJob } from '../../src/job-creator/run-job.js';
 import { DealState } from '../../src/protocol/deal-states.js';
 import { defaults } from '../../src/protocol/defaults.js';
@@ -30,6 +28,7 @@ import { toWire } from '../../src/protocol/wire.js';
 import { ResourceProvider } from '../../src/resource-provider/resource-provider.js';
 import { matchJob } from '../../src/solver/matcher.js';
 import type { StoredJobOffer, StoredResourceOffer } from '../../src/solver/store.js';
+import { gatedExecutor } from '../fixtures/gated-executor.js';
 import { jobOffer, resourceOffer, signJobOffer, signResourceOffer } from '../protocol/fixtures.js';
 
 const script = fileURLToPath(new URL('./fixtures/solver-process.ts', import.meta.url));
@@ -289,23 +288,7 @@ describe('a solver killed with SIGKILL', () => {
     if (!solverProcess || solverProcess.exitCode !== null || solverProcess.signalCode !== null)
       await startSolver();
     // The real resource provider, whose job waits at a gate so the solver can be killed while it runs.
-    let entered: () => void = () => {};
-    const running = new Promise<void>((resolve) => {
-      entered = resolve;
-    });
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const wasm = new WasmExecutor();
-    const gated: Executor = {
-      kind: 'wasm',
-      run: async (job, options) => {
-        entered();
-        await gate;
-        return wasm.run(job, options);
-      },
-    };
+    const { executor: gated, running, release } = gatedExecutor();
     const mediators = [devAccount('mediator').address];
     const provider = new ResourceProvider({
       network,
