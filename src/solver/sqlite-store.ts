@@ -172,10 +172,8 @@ const fromJson = <T>(text: string): T =>
 
 const JOB_OFFER_INSERT = `INSERT OR IGNORE INTO job_offers (id, body, status, deal_id, reason, created_at, private)
   VALUES (?, ?, ?, ?, ?, ?, ?)`;
-// The provider column is derived from the body, so an old journal's entries insert the same way.
 const RESOURCE_OFFER_INSERT = `INSERT OR IGNORE INTO resource_offers (id, body, status, deal_id, created_at, resource_provider)
-  SELECT id, body, status, deal_id, created_at, ${PROVIDER_OF_BODY}
-  FROM (SELECT ? AS id, ? AS body, ? AS status, ? AS deal_id, ? AS created_at)`;
+  VALUES (?, ?, ?, ?, ?, ?)`;
 const EVENT_INSERT = 'INSERT INTO events (address, seq, body, created_at) VALUES (?, ?, ?, ?)';
 const DEAL_UPSERT = `INSERT INTO deals (id, body, job_offer_id, resource_offer_id, job_creator, resource_provider, status,
     chain_state, signature_jc, signature_rp, agree_tx, result_cid, instruction_count, cost, reason, proposed_at, updated_at)
@@ -282,6 +280,7 @@ export class SqliteStore implements Store {
         offer.status,
         offer.dealId,
         offer.createdAt,
+        offer.signed.offer.resourceProvider.toLowerCase(),
       ).changes === 1
     );
   }
@@ -571,7 +570,12 @@ function applyOldJournal(db: Database.Database): void {
     job: db.prepare(
       'INSERT OR IGNORE INTO job_offers (id, body, status, deal_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     ),
-    resource: db.prepare(RESOURCE_OFFER_INSERT),
+    // The journal predates the provider column: it is read from the body.
+    resource: db.prepare(
+      `INSERT OR IGNORE INTO resource_offers (id, body, status, deal_id, created_at, resource_provider)
+       SELECT id, body, status, deal_id, created_at, ${PROVIDER_OF_BODY}
+       FROM (SELECT ? AS id, ? AS body, ? AS status, ? AS deal_id, ? AS created_at)`,
+    ),
     deal: db.prepare(DEAL_UPSERT),
     event: db.prepare(EVENT_INSERT),
   };
